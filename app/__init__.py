@@ -1,0 +1,1 @@
+"""infodesk: the information-request service of a DJBC customs office."""

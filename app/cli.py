@@ -1,0 +1,143 @@
+"""The ``infodesk`` command: serve, migrate, token, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from app.core.config import get_settings
+from app.core.security import Role
+
+DEFAULT_OPENAPI_PATH = Path("openapi") / "openapi.json"
+
+
+def migrate_and_seed() -> int:
+    """Migrate the configured database to head and load the default offices when empty."""
+    from sqlmodel import Session
+
+    from app.core.db import get_engine
+    from app.core.migrations import upgrade
+    from app.offices.service import load_default_offices
+
+    upgrade()
+    with Session(get_engine()) as session:
+        added = load_default_offices(session=session)
+        session.commit()
+    return added
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    added = migrate_and_seed()
+    if added:
+        print(f"loaded {added} default offices", file=sys.stderr)
+    uvicorn.run(
+        "app.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from app.core.migrations import downgrade, upgrade
+
+    if args.revision == "head":
+        added = migrate_and_seed()
+        if added:
+            print(f"loaded {added} default offices", file=sys.stderr)
+    elif args.revision == "base" or args.revision.startswith("-"):
+        downgrade(revision=args.revision)
+    else:
+        upgrade(revision=args.revision)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from app.core.security import create_token
+
+    settings = get_settings()
+    if not settings.jwt_secret:
+        print("infodesk token needs INFODESK_JWT_SECRET (HS256)", file=sys.stderr)
+        return 2
+    token = create_token(
+        settings,
+        sub=args.sub,
+        roles=args.role or ["officer"],
+        office=args.office,
+        unit=args.unit,
+        name=args.name,
+        ttl=timedelta(minutes=args.minutes),
+    )
+    print(token)
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from app.main import create_app
+
+    document = json.dumps(create_app().openapi(), indent=2, ensure_ascii=False) + "\n"
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != document:
+            print(f"{args.output} is out of date: run `infodesk openapi`", file=sys.stderr)
+            return 1
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(document, encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="infodesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, load default offices, serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="migrate the database (default: to head)")
+    migrate.add_argument("revision", nargs="?", default="head", help="head, a revision, or base")
+    migrate.set_defaults(handler=_migrate)
+
+    token = commands.add_parser("token", help="print a development JWT (HS256 secret only)")
+    token.add_argument("--sub", required=True, help="subject (user id)")
+    token.add_argument(
+        "--role", action="append", choices=[r.value for r in Role], help="repeatable"
+    )
+    token.add_argument("--office", help="office code, e.g. KANWIL-ACEH")
+    token.add_argument("--unit", help="unit code, for the unit role")
+    token.add_argument("--name", help="display name")
+    token.add_argument("--minutes", type=int, default=480, help="lifetime (default 480)")
+    token.set_defaults(handler=_token)
+
+    openapi = commands.add_parser("openapi", help="export the OpenAPI document")
+    openapi.add_argument("--output", type=Path, default=DEFAULT_OPENAPI_PATH)
+    openapi.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    openapi.set_defaults(handler=_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Settings, database, security, errors and operations shared by every domain."""

@@ -1,0 +1,60 @@
+"""Service settings, read from the environment (prefix ``INFODESK_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Used only when INFODESK_ENV=development; start-up refuses it anywhere else.
+DEVELOPMENT_JWT_SECRET = "infodesk-development-secret-not-for-production-use"  # noqa: S105
+
+DEFAULT_DATABASE_PATH = Path("var") / "infodesk.db"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="INFODESK_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///./{DEFAULT_DATABASE_PATH.as_posix()}"
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str = "infodesk"
+    jwks_cache_seconds: int = Field(default=3600, ge=0)
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    calendar_cache_seconds: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_development_secret(self) -> Settings:
+        if self.jwt_secret is None and self.env == "development":
+            self.jwt_secret = DEVELOPMENT_JWT_SECRET
+        if self.env != "development" and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("the built-in development JWT secret is refused outside development")
+        if self.jwt_secret is not None and self.env != "development" and len(self.jwt_secret) < 32:
+            raise ValueError("INFODESK_JWT_SECRET must be at least 32 characters in production")
+        if self.jwt_public_key and self.jwt_jwks_url:
+            raise ValueError("set INFODESK_JWT_PUBLIC_KEY or INFODESK_JWT_JWKS_URL, not both")
+        if not (self.jwt_secret or self.jwt_public_key or self.jwt_jwks_url):
+            raise ValueError(
+                "no JWT verification key: set INFODESK_JWT_SECRET, INFODESK_JWT_PUBLIC_KEY "
+                "or INFODESK_JWT_JWKS_URL"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,231 @@
+"""Domain errors and their one mapping to RFC 9457 ``application/problem+json``.
+
+Domain code raises the small exception classes below; they know nothing of HTTP
+beyond a status. The handlers installed by :func:`install_error_handlers` turn them,
+validation errors, database integrity errors and anything unexpected into problem
+documents. No stack trace or SQL ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.context import request_id_var
+
+logger = logging.getLogger("infodesk.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://infodesk.beacukai.go.id/problems/"
+
+
+class DomainError(Exception):
+    """Base of every error the service reports to a client on purpose."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    status, code, title = 412, "precondition_failed", "Precondition failed"
+
+
+class Unprocessable(DomainError):
+    status, code, title = 422, "validation_failed", "Request is not valid"
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class RateLimited(DomainError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class InvalidField(Unprocessable):
+    """A single field that is well-typed but not acceptable (e.g. a bad check digit)."""
+
+    def __init__(self, pointer: str, detail: str) -> None:
+        super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}])
+
+
+class FieldError(BaseModel):
+    """One invalid input."""
+
+    detail: str = Field(examples=["Field required"])
+    pointer: str | None = Field(
+        default=None, description="JSON Pointer into the request body", examples=["#/name"]
+    )
+    parameter: str | None = Field(
+        default=None, description="name of the query, path or header parameter"
+    )
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(examples=[PROBLEM_TYPE_BASE + "not_found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No office with code KPPBC-XYZ"])
+    code: str = Field(description="stable machine-readable error code", examples=["not_found"])
+    request_id: str | None = Field(default=None, description="also in the X-Request-ID header")
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response carrying the current request id."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id_var.get(),
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+
+def _pointer(loc: Sequence[int | str]) -> dict[str, str]:
+    if not loc:
+        return {"pointer": "#"}
+    where, *path = loc
+    if where == "body":
+        escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
+        return {"pointer": "#/" + "/".join(escaped) if path else "#"}
+    return {"parameter": str(path[0]) if path else str(where)}
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value"))
+        # Pydantic prefixes messages of errors raised by our validators.
+        message = message.removeprefix("Value error, ")
+        errors.append({"detail": message, **_pointer(error.get("loc", ()))})
+    return errors
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = exc.extra.pop("headers", None)
+    return problem_response(
+        exc.status, exc.code, exc.detail, title=exc.title, headers=headers, **exc.extra
+    )
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    detail = "; ".join(
+        f"{e.get('pointer') or e.get('parameter')}: {e['detail']}" for e in errors[:5]
+    )
+    return problem_response(
+        422, "validation_failed", detail, title="Request is not valid", errors=errors
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem_response(exc.status_code, code, detail, headers=exc.headers)
+
+
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The constraint name is ours and stable; the SQL and values are not shown.
+    logger.warning("integrity error: %s", type(getattr(exc, "orig", exc)).__name__)
+    return problem_response(
+        409, "conflict", "The request conflicts with the current state of the resource."
+    )
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database error: %s", type(getattr(exc, "orig", exc)).__name__)
+    return problem_response(
+        503,
+        "database_unavailable",
+        "The database is not reachable; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        500, "internal_error", "An unexpected error occurred; quote the request id."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to a problem document."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting problem documents for ``statuses``."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,1 @@
+"""Customs offices: the directory every inquiry, calendar and ticket belongs to."""

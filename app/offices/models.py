@@ -1,0 +1,25 @@
+"""Database table of offices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, utcnow
+
+
+class Office(SQLModel, table=True):
+    """A DJBC office that runs the information service."""
+
+    __tablename__ = "office"
+
+    code: str = Field(sa_column=Column(String(32), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+    email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
+    active: bool = Field(default=True, nullable=False)
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

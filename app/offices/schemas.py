@@ -1,0 +1,128 @@
+"""Public shapes of office requests and responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+OFFICE_CODE_PATTERN = r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$"
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError(f"unknown IANA time zone {value!r} (for example Asia/Jakarta)")
+    return value
+
+
+OfficeCode = Annotated[
+    str,
+    StringConstraints(pattern=OFFICE_CODE_PATTERN, min_length=2, max_length=32),
+    Field(description="upper-case letters, digits and hyphens", examples=["KPPBC-BANDA-ACEH"]),
+]
+TimeZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_known_zone),
+    Field(description="IANA time zone of the office", examples=["Asia/Jakarta"]),
+]
+OfficeName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Field(examples=["KPPBC Banda Aceh"]),
+]
+
+
+class OfficeCreate(BaseModel):
+    """A new office."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "KPPBC-SABANG",
+                    "name": "KPPBC Sabang",
+                    "timezone": "Asia/Jakarta",
+                    "email": "kppbc.sabang@example.go.id",
+                }
+            ]
+        },
+    )
+
+    code: OfficeCode
+    name: OfficeName
+    timezone: TimeZoneName = "Asia/Jakarta"
+    email: EmailStr | None = None
+    active: bool = True
+
+
+class OfficeUpdate(BaseModel):
+    """Changes to an office; fields left out stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "KPPBC TMP C Sabang"}]}
+    )
+
+    name: OfficeName | None = None
+    timezone: TimeZoneName | None = None
+    email: EmailStr | None = None
+    active: bool | None = None
+
+    @field_validator("name", "timezone", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
+
+
+class OfficeRead(BaseModel):
+    """An office as the API shows it."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "KANWIL-ACEH",
+                    "name": "Kantor Wilayah DJBC Aceh",
+                    "timezone": "Asia/Jakarta",
+                    "email": None,
+                    "active": True,
+                    "created_at": "2026-11-28T02:00:00Z",
+                    "updated_at": "2026-11-28T02:00:00Z",
+                }
+            ]
+        },
+    )
+
+    code: str
+    name: str
+    timezone: str
+    email: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class OfficeList(BaseModel):
+    """All offices, by code."""
+
+    items: list[OfficeRead]

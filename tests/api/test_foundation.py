@@ -1,0 +1,132 @@
+"""The foundation through HTTP: problems, request ids, health, docs, offices."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import TokenFactory
+
+PROBLEM = "application/problem+json"
+
+
+def _assert_problem(response: object, status: int, code: str) -> dict[str, object]:
+    from httpx2 import Response
+
+    assert isinstance(response, Response)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["request_id"] == response.headers["x-request-id"]
+    return dict(body)
+
+
+def test_healthz_and_readyz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ready"
+    assert ready.json()["migration"] == ready.json()["expected_migration"]
+
+
+def test_request_id_is_echoed_or_made(client: TestClient) -> None:
+    given = client.get("/healthz", headers={"X-Request-ID": "abcdef12-req"})
+    assert given.headers["x-request-id"] == "abcdef12-req"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert len(made.headers["x-request-id"]) == 32
+
+
+def test_metrics_count_requests_by_route(client: TestClient) -> None:
+    client.get("/healthz")
+    text = client.get("/metrics").text
+    assert 'infodesk_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "infodesk_http_request_duration_seconds_bucket" in text
+
+
+def test_docs_use_local_assets(client: TestClient) -> None:
+    for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = client.get(page).text
+        assert f'src="/static/docs/{asset}"' in html
+        assert "cdn" not in html.lower()
+        assert "fonts.googleapis" not in html
+        assert client.get(f"/static/docs/{asset}").status_code == 200
+
+
+def test_unknown_route_and_wrong_method(client: TestClient, auth: TokenFactory) -> None:
+    _assert_problem(client.get("/v1/nothing-here"), 404, "not_found")
+    _assert_problem(client.delete("/v1/offices", headers=auth("admin")), 405, "method_not_allowed")
+
+
+def test_default_offices_listed(client: TestClient, auth: TokenFactory) -> None:
+    response = client.get("/v1/offices", headers=auth("officer"))
+    assert response.status_code == 200
+    codes = [o["code"] for o in response.json()["items"]]
+    for code in ("KANWIL-ACEH", "KPPBC-BANDA-ACEH", "KPPBC-LHOKSEUMAWE", "KPPBC-LANGSA"):
+        assert code in codes
+    assert "KPPBC-MEULABOH" in codes
+    assert {o["timezone"] for o in response.json()["items"]} == {"Asia/Jakarta"}
+
+
+def test_office_create_get_patch(client: TestClient, auth: TokenFactory) -> None:
+    admin = auth("admin")
+    body = {"code": "KPPBC-SABANG", "name": "KPPBC Sabang", "timezone": "Asia/Jakarta"}
+    created = client.post("/v1/offices", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == "/v1/offices/KPPBC-SABANG"
+    _assert_problem(client.post("/v1/offices", json=body, headers=admin), 409, "conflict")
+
+    read = client.get("/v1/offices/KPPBC-SABANG", headers=auth("officer"))
+    etag = read.headers["etag"]
+    patched = client.patch(
+        "/v1/offices/KPPBC-SABANG",
+        json={"timezone": "Asia/Makassar", "email": "sabang@example.go.id"},
+        headers={**admin, "If-Match": etag},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["timezone"] == "Asia/Makassar"
+    assert patched.headers["etag"] != etag
+    stale = client.patch(
+        "/v1/offices/KPPBC-SABANG", json={"name": "X"}, headers={**admin, "If-Match": etag}
+    )
+    _assert_problem(stale, 412, "precondition_failed")
+    assert client.get("/v1/offices/KPPBC-SABANG", headers=admin).json()["name"] == "KPPBC Sabang"
+
+
+def test_office_validation_points_at_fields(client: TestClient, auth: TokenFactory) -> None:
+    bad = {"code": "lower case", "name": "", "timezone": "Mars/Olympus", "email": "nope"}
+    body = _assert_problem(
+        client.post("/v1/offices", json=bad, headers=auth("admin")), 422, "validation_failed"
+    )
+    pointers = {e["pointer"] for e in body["errors"]}  # type: ignore[attr-defined]
+    assert pointers == {"#/code", "#/name", "#/timezone", "#/email"}
+    null = client.patch("/v1/offices/KANWIL-ACEH", json={"name": None}, headers=auth("admin"))
+    _assert_problem(null, 422, "validation_failed")
+
+
+def test_office_writes_need_admin(client: TestClient, auth: TokenFactory) -> None:
+    body = {"code": "KPPBC-X", "name": "X"}
+    _assert_problem(
+        client.post("/v1/offices", json=body, headers=auth("officer")), 403, "forbidden"
+    )
+    _assert_problem(client.post("/v1/offices", json=body), 401, "unauthorized")
+    _assert_problem(client.get("/v1/offices/NOPE", headers=auth("officer")), 404, "not_found")
+
+
+def test_body_limits_and_media_type(client: TestClient, auth: TokenFactory) -> None:
+    admin = auth("admin")
+    huge = b'{"code": "KPPBC-X", "name": "' + b"x" * 2_000_000 + b'"}'
+    response = client.post(
+        "/v1/offices", content=huge, headers={**admin, "Content-Type": "application/json"}
+    )
+    _assert_problem(response, 413, "payload_too_large")
+    form = client.post(
+        "/v1/offices",
+        content=b"code=X",
+        headers={**admin, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    _assert_problem(form, 415, "unsupported_media_type")
+    broken = client.post(
+        "/v1/offices", content=b"{not json", headers={**admin, "Content-Type": "application/json"}
+    )
+    _assert_problem(broken, 422, "validation_failed")
