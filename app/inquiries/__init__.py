@@ -1,0 +1,1 @@
+"""Inquiries: requests for information from the public."""
