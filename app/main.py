@@ -8,12 +8,18 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 
+from app.calendar.cache import CalendarCache
+from app.calendar.router import router as calendar_router
 from app.core.config import Settings, get_settings
+from app.core.db import session_factory
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
+from app.core.fastpath import EXTRA_SCHEMAS
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
 from app.offices.router import router as offices_router
 from app.ops.router import router as ops_router
+from app.sla.policies import PolicyCache
+from app.sla.router import router as sla_router
 
 API_VERSION = "0.1.0"
 
@@ -31,6 +37,12 @@ organisation's identity provider (`infodesk token` prints one in development).
 
 TAGS = [
     {"name": "offices", "description": "The directory of offices."},
+    {
+        "name": "calendar",
+        "description": "Office working calendars: hours, national holidays and cuti bersama, "
+        "closures and other hours.",
+    },
+    {"name": "sla", "description": "SLA policies and due-time arithmetic in working time."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -50,6 +62,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     components["Problem"].pop("$defs", None)
     components["FieldError"] = FieldError.model_json_schema()
+    for name, model in EXTRA_SCHEMAS.items():
+        extra = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(extra.pop("$defs", {}))
+        components[name] = extra
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             for status, response in operation.get("responses", {}).items():
@@ -64,10 +80,35 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
                 }
                 validation["description"] = "Validation failed"
+    schema["components"]["securitySchemes"] = {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT from the organisation's identity provider.",
+        }
+    }
+    # Every operation behind the bearer check documents its 401; mark those as secured.
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if "401" in operation.get("responses", {}):
+                operation["security"] = [{"bearerAuth": []}]
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema
     return schema
+
+
+def _api_routes_first(app: FastAPI) -> None:
+    # Starlette tries routes in order; the docs pages and their static files are registered
+    # first by FastAPIOffline but asked for rarely, so the API's routes go before them.
+    def is_docs(route: object) -> bool:
+        path = getattr(route, "path", "")
+        return path in {"/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"} or str(
+            path
+        ).startswith("/static")
+
+    app.router.routes.sort(key=is_docs)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -83,8 +124,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
     )
     install_error_handlers(app)
+    # Starlette tries routes in order, so the busiest come first: SLA arithmetic is asked
+    # for by other systems all day long, the probes only every few seconds.
+    app.include_router(sla_router)
     app.include_router(ops_router)
     app.include_router(offices_router)
+    app.include_router(calendar_router)
+    _api_routes_first(app)
+    app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
+    app.state.policies = PolicyCache(settings.calendar_cache_seconds)
+    app.state.session_factory = session_factory
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

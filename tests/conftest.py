@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ["INFODESK_ENV"] = "development"
@@ -152,7 +153,12 @@ def app(session: Session) -> Iterator[FastAPI]:
             session.rollback()
             raise
 
+    @contextmanager
+    def _shared_session() -> Iterator[Session]:
+        yield session
+
     application.dependency_overrides[core_db.get_session] = _test_session
+    application.state.session_factory = _shared_session
     yield application
     application.dependency_overrides.clear()
 

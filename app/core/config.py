@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     calendar_cache_seconds: float = Field(default=5.0, ge=0)
+    # Where requesters reach the service's public pages (satisfaction survey, ticket status).
+    public_base_url: str = "http://127.0.0.1:8000"
+    public_lookups_per_minute: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:

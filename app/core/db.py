@@ -130,6 +130,11 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
+def session_factory() -> Session:
+    """A session of its own, for work outside a request's transaction (caches, CLI)."""
+    return Session(get_engine(), expire_on_commit=False)
+
+
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

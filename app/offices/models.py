@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, String
+from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, utcnow
@@ -21,5 +22,10 @@ class Office(SQLModel, table=True):
     email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
     active: bool = Field(default=True, nullable=False)
     version: int = Field(default=1, nullable=False)
+    # Working hours per weekday ({"0": [["07:30", "12:15"], ...], ...}); null: PMK 221 default.
+    weekly_hours: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Bumped on every change to hours, zone or overrides, so that each process's cached
+    # calendar can tell it is stale.
+    calendar_version: int = Field(default=1, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -1,0 +1,1 @@
+"""Working calendars: office hours, Indonesian holidays and per-office overrides."""

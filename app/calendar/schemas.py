@@ -1,0 +1,212 @@
+"""Public shapes of calendars, office hours and overrides."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from itertools import pairwise
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.calendar.engine import SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR, normalise_hours
+
+MAX_OVERRIDE_DAYS = 366
+MAX_CALENDAR_DAYS = 366
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Interval(BaseModel):
+    """Opening hours within one day, local time, end exclusive."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: time = Field(examples=["07:30"])
+    end: time = Field(examples=["12:15"])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Interval:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("hours are local wall-clock times without an offset")
+        if self.start.microsecond or self.end.microsecond:
+            raise ValueError("hours are whole seconds")
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+DayHours = Annotated[list[Interval], Field(max_length=8)]
+
+
+def check_hours(hours: list[Interval]) -> list[Interval]:
+    """Refuse overlapping intervals (touching ones are fine) and return them sorted."""
+    ordered = sorted(hours, key=lambda i: i.start)
+    for before, after in pairwise(ordered):
+        if after.start < before.end:
+            raise ValueError(f"intervals {before.start}-{before.end} and {after.start}- overlap")
+    normalise_hours([(i.start, i.end) for i in ordered])
+    return ordered
+
+
+def _supported(day: date, field: str) -> None:
+    if not SUPPORTED_FIRST_YEAR <= day.year <= SUPPORTED_LAST_YEAR:
+        raise ValueError(
+            f"{field} must fall in {SUPPORTED_FIRST_YEAR}..{SUPPORTED_LAST_YEAR}, the years "
+            "the calendar covers"
+        )
+
+
+class OverrideCreate(BaseModel):
+    """A closure or other hours for a date range."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "start_date": "2026-11-25",
+                    "end_date": "2026-11-25",
+                    "kind": "closed",
+                    "hours": [],
+                    "reason": "Banjir: kantor ditutup",
+                },
+                {
+                    "start_date": "2027-02-08",
+                    "end_date": "2027-02-11",
+                    "kind": "open",
+                    "hours": [{"start": "08:00", "end": "15:00"}],
+                    "reason": "Jam kerja Ramadan",
+                },
+            ]
+        },
+    )
+
+    start_date: date
+    end_date: date
+    kind: Literal["closed", "open"] = Field(
+        description="closed: no working hours; open: these hours (also on a weekend or holiday)"
+    )
+    hours: DayHours = Field(default_factory=list)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OverrideCreate:
+        _supported(self.start_date, "start_date")
+        _supported(self.end_date, "end_date")
+        if self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        if (self.end_date - self.start_date).days >= MAX_OVERRIDE_DAYS:
+            raise ValueError(f"an override spans at most {MAX_OVERRIDE_DAYS} days")
+        if self.kind == "open" and not self.hours:
+            raise ValueError("an 'open' override needs hours")
+        if self.kind == "closed" and self.hours:
+            raise ValueError("a 'closed' override takes no hours")
+        self.hours = check_hours(self.hours)
+        return self
+
+
+class OverrideRead(BaseModel):
+    """A calendar override as stored."""
+
+    id: int
+    office_code: str
+    start_date: date
+    end_date: date
+    kind: Literal["closed", "open"]
+    hours: list[Interval]
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class OverrideCreated(OverrideRead):
+    """The new override and how many open inquiries had their due time moved."""
+
+    recomputed_inquiries: int = Field(description="open inquiries whose due time was recomputed")
+
+
+class OverrideList(BaseModel):
+    """Overrides of an office, by start date."""
+
+    items: list[OverrideRead]
+
+
+class WeeklyHours(BaseModel):
+    """Working hours of each weekday, local time; an empty list is a day off."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "monday": [
+                        {"start": "07:30", "end": "12:15"},
+                        {"start": "13:00", "end": "17:00"},
+                    ],
+                    "tuesday": [
+                        {"start": "07:30", "end": "12:15"},
+                        {"start": "13:00", "end": "17:00"},
+                    ],
+                    "wednesday": [
+                        {"start": "07:30", "end": "12:15"},
+                        {"start": "13:00", "end": "17:00"},
+                    ],
+                    "thursday": [
+                        {"start": "07:30", "end": "12:15"},
+                        {"start": "13:00", "end": "17:00"},
+                    ],
+                    "friday": [
+                        {"start": "07:30", "end": "11:30"},
+                        {"start": "13:15", "end": "17:00"},
+                    ],
+                    "saturday": [],
+                    "sunday": [],
+                }
+            ]
+        },
+    )
+
+    monday: DayHours
+    tuesday: DayHours
+    wednesday: DayHours
+    thursday: DayHours
+    friday: DayHours
+    saturday: DayHours
+    sunday: DayHours
+
+    @model_validator(mode="after")
+    def _no_overlaps(self) -> WeeklyHours:
+        for name in WEEKDAYS:
+            setattr(self, name, check_hours(getattr(self, name)))
+        return self
+
+
+class OfficeHours(WeeklyHours):
+    """An office's weekly hours and whether they are the PMK 221/PMK.01/2021 default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    office_code: str
+    is_default: bool
+
+
+class CalendarDay(BaseModel):
+    """One date of an office's calendar."""
+
+    date: date
+    weekday: str = Field(examples=["monday"])
+    working: bool
+    hours: list[Interval]
+    closing_at: datetime | None = Field(description="closing time, office local time")
+    reason: str | None = Field(
+        description="why the date is off (weekend, holiday name, closure reason), or why its "
+        "hours differ",
+        examples=["Cuti Bersama Hari Raya Natal"],
+    )
+
+
+class CalendarRead(BaseModel):
+    """An office's calendar over a date range."""
+
+    office_code: str
+    timezone: str
+    days: list[CalendarDay]

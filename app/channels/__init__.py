@@ -1,0 +1,1 @@
+"""The channels inquiries arrive by: email, web-chat and social-media direct messages."""

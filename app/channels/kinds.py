@@ -1,0 +1,11 @@
+"""The kinds of channel."""
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """Where an inquiry came from, and where its answer goes."""
+
+    email = "email"
+    webchat = "webchat"
+    social = "social"

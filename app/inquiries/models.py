@@ -1,0 +1,178 @@
+"""Database tables of inquiries, their messages, documents, consultations, audit events,
+the outbound message outbox and the escalation ticket counters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, utcnow
+
+
+class Inquiry(SQLModel, table=True):
+    """An information request from the public and its SLA clock."""
+
+    __tablename__ = "inquiry"
+    __table_args__ = (
+        # The work queue and the recomputation after a calendar change.
+        Index("ix_inquiry_office_status_due", "office_code", "status", "due_at", "id"),
+        Index("ix_inquiry_office_due", "office_code", "due_at", "id"),
+        Index("ix_inquiry_office_received", "office_code", "received_at", "id"),
+        Index("ix_inquiry_escalated_unit", "escalated_unit_code", "status"),
+        UniqueConstraint("created_by", "idempotency_key", name="uq_inquiry_idempotency"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    reference: str = Field(sa_column=Column(String(16), nullable=False, unique=True))
+    office_code: str = Field(
+        sa_column=Column(String(32), ForeignKey("office.code"), nullable=False)
+    )
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    channel_account: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    policy_code: str = Field(
+        sa_column=Column(String(64), ForeignKey("sla_policy.code"), nullable=False)
+    )
+    status: str = Field(sa_column=Column(String(24), nullable=False))
+    subject: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    # The requester's first message, kept here too for the queue's text search.
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+    requester_name: str = Field(sa_column=Column(String(200), nullable=False))
+    requester_email: str | None = Field(default=None, sa_column=Column(String(254)))
+    requester_phone: str | None = Field(default=None, sa_column=Column(String(20)))
+    requester_handle: str | None = Field(default=None, sa_column=Column(String(100)))
+    requester_nik: str | None = Field(default=None, sa_column=Column(String(16)))
+    requester_npwp: str | None = Field(default=None, sa_column=Column(String(16)))
+    requester_organization: str | None = Field(default=None, sa_column=Column(String(200)))
+
+    assignee: str | None = Field(default=None, sa_column=Column(String(200), index=True))
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The latest instant at which the inquiry is still on track (then "at risk").
+    at_risk_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Working time spent awaiting the requester in finished pauses; extends due_at.
+    paused_working_seconds: int = Field(default=0, nullable=False)
+    awaiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # Fixed by the first answer or escalation notice; never changed afterwards.
+    first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    sla_outcome: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
+
+    ticket_number: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True, unique=True)
+    )
+    escalated_unit_code: str | None = Field(default=None, sa_column=Column(String(64)))
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    survey_code: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(200)))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class InquiryMessage(SQLModel, table=True):
+    """A message of an inquiry: from the requester (inbound) or to them (outbound)."""
+
+    __tablename__ = "inquiry_message"
+    __table_args__ = (
+        # A channel's message id identifies one inbound message: posting it again is a no-op.
+        UniqueConstraint("channel", "channel_message_id", name="uq_inquiry_message_channel_id"),
+        Index("ix_inquiry_message_inquiry", "inquiry_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False)
+    direction: str = Field(sa_column=Column(String(8), nullable=False))  # inbound | outbound
+    kind: str = Field(sa_column=Column(String(24), nullable=False))
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    channel_message_id: str | None = Field(default=None, sa_column=Column(String(200)))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(String(200)))
+    sent_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class InquiryDocument(SQLModel, table=True):
+    """A customs document the requester referred to."""
+
+    __tablename__ = "inquiry_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False, index=True)
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    number: str = Field(sa_column=Column(String(100), nullable=False))
+    legacy: bool = Field(default=False, nullable=False)
+
+
+class Consultation(SQLModel, table=True):
+    """Internal coordination with a coordinator, supervisor or related unit."""
+
+    __tablename__ = "consultation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False, index=True)
+    with_role: str = Field(sa_column=Column(String(16), nullable=False))
+    unit_code: str | None = Field(default=None, sa_column=Column(String(64)))
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    asked_by: str = Field(sa_column=Column(String(200), nullable=False))
+    asked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    answer: str | None = Field(default=None, sa_column=Column(Text))
+    answered_by: str | None = Field(default=None, sa_column=Column(String(200)))
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class InquiryEvent(SQLModel, table=True):
+    """One entry of an inquiry's audit trail."""
+
+    __tablename__ = "inquiry_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False, index=True)
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    actor_roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    from_status: str | None = Field(default=None, sa_column=Column(String(24)))
+    to_status: str | None = Field(default=None, sa_column=Column(String(24)))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message for the requester, written with the state change, delivered later."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_pending", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: uuid.UUID = Field(default_factory=uuid.uuid4, nullable=False, unique=True)
+    inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False, index=True)
+    message_id: int = Field(foreign_key="inquiry_message.id", nullable=False)
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    channel_account: str | None = Field(default=None, sa_column=Column(String(200)))
+    recipient: str = Field(sa_column=Column(String(254), nullable=False))
+    subject: str | None = Field(default=None, sa_column=Column(String(300)))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", sa_column=Column(String(12), nullable=False))
+    attempts: int = Field(default=0, nullable=False)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class TicketCounter(SQLModel, table=True):
+    """The last escalation ticket number issued per office and year."""
+
+    __tablename__ = "ticket_counter"
+
+    office_code: str = Field(
+        sa_column=Column(String(32), ForeignKey("office.code"), primary_key=True)
+    )
+    year: int = Field(primary_key=True)
+    last_value: int = Field(default=0, nullable=False)

@@ -1,0 +1,1 @@
+"""SLA due times and states computed over an office's working calendar."""

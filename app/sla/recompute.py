@@ -1,0 +1,90 @@
+"""Moving the due times of open inquiries after a calendar or policy change.
+
+One query selects the affected rows (open: no SLA outcome fixed yet; their window
+between receipt and due time touches the changed dates), the engine computes every new
+due time at once with numpy, and one executemany UPDATE writes those that moved. An
+outcome already fixed (``met``/``missed``) is never rewritten.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from app.calendar.engine import WorkingCalendar
+from app.inquiries.models import Inquiry
+from app.sla.engine import SlaPolicy, bulk_at_risk_epochs, bulk_due_epochs
+
+
+def _local_midnight(calendar: WorkingCalendar, day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=calendar.tz).astimezone(UTC)
+
+
+def recompute_open_due_times(
+    *,
+    session: Session,
+    calendar: WorkingCalendar,
+    policies: Mapping[str, SlaPolicy],
+    office_code: str | None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    policy_code: str | None = None,
+) -> int:
+    """Recompute due times of open inquiries affected by a change; returns how many moved.
+
+    ``first_day``..``last_day`` (local dates, inclusive) bound the change; None means
+    unbounded. ``office_code`` or ``policy_code`` narrows the inquiries considered.
+    """
+    table = Inquiry.__table__.c  # type: ignore[attr-defined]
+    query = select(
+        table.id, table.received_at, table.paused_working_seconds, table.policy_code, table.due_at
+    ).where(table.sla_outcome.is_(None))
+    if office_code is not None:
+        query = query.where(table.office_code == office_code)
+    if policy_code is not None:
+        query = query.where(table.policy_code == policy_code)
+    if last_day is not None:
+        query = query.where(table.received_at < _local_midnight(calendar, last_day + timedelta(1)))
+    if first_day is not None:
+        query = query.where(table.due_at >= _local_midnight(calendar, first_day))
+
+    groups: dict[str, list[tuple[object, int, int, int]]] = defaultdict(list)
+    for row in session.execute(query):
+        groups[row.policy_code].append(
+            (
+                row.id,
+                int(row.received_at.timestamp()),
+                row.paused_working_seconds,
+                int(row.due_at.timestamp()),
+            )
+        )
+
+    changes: list[dict[str, object]] = []
+    for code, rows in groups.items():
+        policy = policies[code]
+        received = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        paused = np.fromiter(
+            (r[2] if policy.pause_when_awaiting_requester else 0 for r in rows),
+            dtype=np.int64,
+            count=len(rows),
+        )
+        old = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+        new = bulk_due_epochs(calendar, policy, received, paused)
+        moved = np.flatnonzero(new != old)
+        risk = bulk_at_risk_epochs(calendar, policy, new[moved])
+        for index, at_risk in zip(moved.tolist(), risk.tolist(), strict=True):
+            changes.append(
+                {
+                    "id": rows[index][0],
+                    "due_at": datetime.fromtimestamp(int(new[index]), UTC),
+                    "at_risk_at": datetime.fromtimestamp(int(at_risk), UTC),
+                }
+            )
+    if changes:
+        session.execute(update(Inquiry), changes)
+    return len(changes)

@@ -1,0 +1,182 @@
+"""Public shapes of SLA policies and calculations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.channels.kinds import Channel
+from app.offices.schemas import OfficeCode
+
+PolicyCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$"),
+    Field(examples=["default", "email-kanwil-aceh"]),
+]
+
+
+class SlaPolicyWrite(BaseModel):
+    """An SLA policy's settings; the scope (channel, office) says where it applies."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "email",
+                    "office_code": None,
+                    "target_working_days": 2,
+                    "late_intake_minutes": 120,
+                    "pause_when_awaiting_requester": True,
+                    "warn_before_working_minutes": 240,
+                    "resolution_target_working_days": 5,
+                }
+            ]
+        },
+    )
+
+    channel: Channel | None = Field(default=None, description="null: every channel")
+    office_code: OfficeCode | None = Field(default=None, description="null: every office")
+    target_working_days: int = Field(default=2, ge=1, le=60)
+    late_intake_minutes: int = Field(default=120, ge=0, le=1440)
+    pause_when_awaiting_requester: bool = True
+    warn_before_working_minutes: int = Field(default=240, ge=0, le=100_000)
+    resolution_target_working_days: int | None = Field(default=None, ge=1, le=60)
+
+
+class SlaPolicyRead(SlaPolicyWrite):
+    """An SLA policy as stored."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    updated_at: datetime
+
+
+class SlaPolicyList(BaseModel):
+    """Every SLA policy, by code."""
+
+    items: list[SlaPolicyRead]
+
+
+class Pause(BaseModel):
+    """A time the inquiry waited for the requester."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Pause:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class SlaCalculation(BaseModel):
+    """When would an inquiry received at this instant be due?"""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "office_code": "KANWIL-ACEH",
+                    "received_at": "2026-11-23T15:30:00+07:00",
+                    "channel": "email",
+                }
+            ]
+        },
+    )
+
+    office_code: OfficeCode
+    received_at: AwareDatetime = Field(description="must carry an offset")
+    channel: Channel = Channel.email
+    policy_code: PolicyCode | None = Field(
+        default=None, description="default: the policy that applies to the office and channel"
+    )
+    paused: list[Pause] = Field(default_factory=list, max_length=100)
+
+
+class SkippedDayRead(BaseModel):
+    """A date not counted, and why."""
+
+    date: date
+    reason: str = Field(examples=["Akhir pekan"])
+
+
+class SlaResult(BaseModel):
+    """The due time, in the office's local time, with its explanation."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "due_at": "2026-11-25T17:00:00+07:00",
+                    "received_at": "2026-11-23T15:30:00+07:00",
+                    "start_day": "2026-11-24",
+                    "late_intake": True,
+                    "counted_days": ["2026-11-24", "2026-11-25"],
+                    "skipped_days": [],
+                    "paused_working_seconds": 0,
+                    "policy_code": "default",
+                    "timezone": "Asia/Jakarta",
+                    "explanation": "Received Mon 2026-11-23 15:30 WIB, within 120 minutes of "
+                    "closing (17:00): day 1 is the next working day. ...",
+                }
+            ]
+        }
+    )
+
+    due_at: datetime
+    received_at: datetime
+    start_day: date
+    late_intake: bool
+    start_reason: str
+    counted_days: list[date]
+    skipped_days: list[SkippedDayRead]
+    paused_working_seconds: int
+    policy_code: str
+    timezone: str
+    explanation: str
+
+
+class WorkingTimeQuery(BaseModel):
+    """Working time of an office between two instants."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "office_code": "KANWIL-ACEH",
+                    "start": "2026-11-23T09:00:00+07:00",
+                    "end": "2026-11-24T09:00:00+07:00",
+                }
+            ]
+        },
+    )
+
+    office_code: OfficeCode
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingTimeQuery:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class WorkingTimeResult(BaseModel):
+    """Working seconds between two instants."""
+
+    office_code: str
+    start: datetime
+    end: datetime
+    working_seconds: int = Field(examples=[30600])
+    working_minutes: float = Field(examples=[510.0])
+    timezone: str

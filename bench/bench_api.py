@@ -1,0 +1,78 @@
+"""HTTP throughput of POST /v1/sla/calculate against GET /healthz on the same server.
+
+Target (issue 3): calculate at >= 70% of healthz throughput, same server, same run.
+Run: `make bench` or `.venv/bin/python -m bench.bench_api`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.loadgen import load, request_bytes
+from bench.server import running_server
+
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+
+
+def _token(env: dict[str, str]) -> str:
+    os.environ.update({k: v for k, v in env.items() if k.startswith("INFODESK_")})
+    from app.core.config import get_settings
+    from app.core.security import create_token
+
+    get_settings.cache_clear()
+    return create_token(get_settings(), sub="bench", roles=["officer"], office="KANWIL-ACEH")
+
+
+def main() -> int:
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} "
+        f"python={platform.python_version()}"
+    )
+    print(f"load: {CONNECTIONS} keep-alive connections, {SECONDS:.0f} s per run, 1 server worker")
+    rng = random.Random(7)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with running_server() as (port, env):
+        host = f"127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {_token(env)}", "Content-Type": "application/json"}
+        bodies = [
+            json.dumps(
+                {
+                    "office_code": "KANWIL-ACEH",
+                    "channel": rng.choice(["email", "webchat", "social"]),
+                    "received_at": (start + timedelta(seconds=rng.randrange(365 * 86400)))
+                    .astimezone()
+                    .isoformat(),
+                }
+            ).encode()
+            for _ in range(1000)
+        ]
+        calculate = [request_bytes("POST", "/v1/sla/calculate", host, b, auth) for b in bodies]
+        healthz = request_bytes("GET", "/healthz", host)
+
+        results = []
+        for label, make in (
+            ("GET /healthz", lambda i: healthz),
+            ("POST /v1/sla/calculate", lambda i: calculate[i % len(calculate)]),
+            ("GET /healthz (again)", lambda i: healthz),
+        ):
+            result = load(label, "127.0.0.1", port, make, connections=CONNECTIONS, seconds=SECONDS)
+            print(result.line())
+            results.append(result)
+    health = (results[0].rps + results[2].rps) / 2
+    ratio = results[1].rps / health
+    verdict = "PASS" if ratio >= 0.70 else "MISS"
+    print(f"calculate / healthz throughput: {ratio:.0%} (target >= 70%) {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

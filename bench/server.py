@@ -1,0 +1,72 @@
+"""Start a throw-away infodesk server for a benchmark and stop it afterwards."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(
+    database_url: str | None = None, workers: int = 1
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Migrate and serve on a free port; yields the port and the server's environment."""
+    with tempfile.TemporaryDirectory(prefix="infodesk-bench-") as tmp:
+        env = {
+            **os.environ,
+            "INFODESK_ENV": "development",
+            "INFODESK_LOG_LEVEL": "WARNING",
+            "INFODESK_DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
+        }
+        port = free_port()
+        subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, check=True)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.asgi:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the benchmark server did not start") from None
+                    time.sleep(0.2)
+            yield port, env
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
