@@ -35,8 +35,10 @@ format: $(STAMP)
 openapi: $(STAMP)  ## write openapi/openapi.json from the application
 	$(BIN)/infodesk openapi
 
-bench: $(STAMP)  ## the benchmarks reported in the README
+bench: $(STAMP)  ## the benchmarks reported in the README (the last needs PostgreSQL)
 	$(BIN)/python -m bench.bench_sla
+	$(BIN)/python -m bench.bench_api
+	$(BIN)/python -m bench.bench_inquiries
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .hypothesis

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 
 from app.calendar.cache import CalendarCache
+from app.calendar.engine import SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR
+from app.calendar.holidays import indonesian_holidays
 from app.calendar.router import router as calendar_router
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory
@@ -16,6 +21,9 @@ from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_han
 from app.core.fastpath import EXTRA_SCHEMAS
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
+from app.core.ratelimit import RateLimiter
+from app.inquiries.public import router as public_router
+from app.inquiries.router import router as inquiries_router
 from app.offices.router import router as offices_router
 from app.ops.router import router as ops_router
 from app.sla.policies import PolicyCache
@@ -43,6 +51,12 @@ TAGS = [
         "closures and other hours.",
     },
     {"name": "sla", "description": "SLA policies and due-time arithmetic in working time."},
+    {
+        "name": "inquiries",
+        "description": "Questions from the public: intake from every channel, the officer's "
+        "workflow, answers and escalation tickets, the audit trail.",
+    },
+    {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -111,6 +125,13 @@ def _api_routes_first(app: FastAPI) -> None:
     app.router.routes.sort(key=is_docs)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # The holiday table takes ~150 ms to build; do it before the first request needs it.
+    await run_in_threadpool(indonesian_holidays, SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR + 1)
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
@@ -122,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         static_url="/static/docs",
         swagger_ui_parameters={"persistAuthorization": True},
+        lifespan=_lifespan,
     )
     install_error_handlers(app)
     # Starlette tries routes in order, so the busiest come first: SLA arithmetic is asked
@@ -130,10 +152,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(offices_router)
     app.include_router(calendar_router)
+    app.include_router(inquiries_router)
+    app.include_router(public_router)
     _api_routes_first(app)
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
+    app.state.public_limiter = RateLimiter(settings.public_lookups_per_minute)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -86,6 +86,7 @@ class CalendarCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[str, _Entry] = {}
+        self._builds: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def peek(self, office_code: str) -> WorkingCalendar | None:
@@ -114,12 +115,23 @@ class CalendarCache:
         if entry is not None and entry.version == version:
             entry.checked_at = now
             return entry.calendar
-        office = session.get(Office, office_code)
-        assert office is not None
-        calendar = build_calendar(session, office)
-        with self._lock:
-            self._entries[office_code] = _Entry(calendar, office.calendar_version, now)
+        # One build per office at a time: a burst of requests after start-up or a change
+        # would otherwise build the same calendar once per request.
+        with self._build_lock(office_code):
+            entry = self._entries.get(office_code)
+            if entry is not None and entry.version == version:
+                entry.checked_at = now
+                return entry.calendar
+            office = session.get(Office, office_code)
+            assert office is not None
+            calendar = build_calendar(session, office)
+            with self._lock:
+                self._entries[office_code] = _Entry(calendar, office.calendar_version, now)
         return calendar
+
+    def _build_lock(self, office_code: str) -> threading.Lock:
+        with self._lock:
+            return self._builds.setdefault(office_code, threading.Lock())
 
     def invalidate(self, office_code: str) -> None:
         """Forget the office's calendar; the next use rebuilds it."""

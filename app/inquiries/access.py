@@ -1,0 +1,113 @@
+"""Who may see and do what with an inquiry.
+
+Integrations post inquiries and follow-ups; officers, coordinators and supervisors work
+their own office's inquiries; a unit sees and resolves the tickets escalated to it; the
+head of office reads their office; compliance and admin read everything and change
+nothing. An inquiry the caller may not see is a 404, so that its existence does not
+leak; one they see but may not act on is a 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_
+from sqlmodel import col
+
+from app.core.errors import Forbidden, NotFound
+from app.core.security import Principal, Role
+from app.inquiries.models import Inquiry
+
+STAFF = frozenset({Role.officer, Role.coordinator, Role.supervisor})
+OFFICE_READERS = STAFF | {Role.head}
+
+ACTION_ROLES: dict[str, frozenset[Role]] = {
+    "assign": STAFF,
+    "request_info": STAFF,
+    "consult": STAFF,
+    "answer": STAFF,
+    "escalate": STAFF,
+    "close": STAFF,
+    "reopen": STAFF,
+    "resolve": frozenset({Role.unit, Role.coordinator}),
+    "reply": frozenset({Role.coordinator, Role.supervisor, Role.unit}),
+    "follow_up": frozenset({Role.integration}),
+}
+
+
+def _unit_sees(principal: Principal, inquiry: Inquiry) -> bool:
+    return (
+        Role.unit in principal.roles
+        and principal.unit is not None
+        and inquiry.escalated_unit_code == principal.unit
+    )
+
+
+def can_read(principal: Principal, inquiry: Inquiry) -> bool:
+    """Whether the caller may see the inquiry at all."""
+    if principal.cross_office:
+        return True
+    if principal.has_any(OFFICE_READERS) and principal.office == inquiry.office_code:
+        return True
+    return _unit_sees(principal, inquiry)
+
+
+def visible(principal: Principal) -> Any:
+    """A SQL condition selecting the inquiries the caller may see."""
+    if principal.cross_office:
+        return None
+    conditions: list[ColumnElement[bool]] = []
+    if principal.has_any(OFFICE_READERS) and principal.office:
+        conditions.append(col(Inquiry.office_code) == principal.office)
+    if Role.unit in principal.roles and principal.unit:
+        conditions.append(col(Inquiry.escalated_unit_code) == principal.unit)
+    return or_(*conditions) if conditions else false()
+
+
+def ensure_can_list(principal: Principal) -> None:
+    """Refuse callers who read no inquiries at all (integrations)."""
+    if not (
+        principal.cross_office or principal.has_any(OFFICE_READERS) or Role.unit in principal.roles
+    ):
+        raise Forbidden("your roles do not include reading inquiries")
+
+
+def ensure_may(principal: Principal, action: str, inquiry: Inquiry) -> None:
+    """404 when the caller cannot see the inquiry, 403 when they may not do ``action``."""
+    in_office = principal.office == inquiry.office_code
+    if action == "follow_up":
+        if Role.integration in principal.roles and in_office:
+            return
+        if not can_read(principal, inquiry):
+            raise NotFound("No such inquiry.")
+        raise Forbidden("only channel integrations post the requester's messages")
+    if not can_read(principal, inquiry):
+        raise NotFound("No such inquiry.")
+    if action == "resolve":
+        allowed = (Role.coordinator in principal.roles and in_office) or _unit_sees(
+            principal, inquiry
+        )
+    else:
+        allowed = principal.has_any(ACTION_ROLES[action] - {Role.unit}) and in_office
+    if not allowed:
+        raise Forbidden(f"your roles do not allow '{action.replace('_', '-')}' on this inquiry")
+
+
+def ensure_office_staff(principal: Principal, office_code: str) -> None:
+    """Officers (and integrations) create inquiries only for their own office."""
+    if not principal.has_any(STAFF | {Role.integration}):
+        raise Forbidden("only integrations and officers create inquiries")
+    if principal.office != office_code:
+        raise Forbidden("you may create inquiries only for your own office")
+
+
+def sees_identity_numbers(principal: Principal, inquiry: Inquiry) -> bool:
+    """Officers working the inquiry's office see NIK and NPWP in full."""
+    return principal.has_any(STAFF) and principal.office == inquiry.office_code
+
+
+def mask(value: str | None) -> str | None:
+    """NIK/NPWP with all but the first four and last two digits hidden."""
+    if value is None:
+        return None
+    return value[:4] + "*" * (len(value) - 6) + value[-2:]

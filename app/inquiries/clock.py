@@ -1,0 +1,87 @@
+"""An inquiry's SLA clock: due time, at-risk boundary and state, from the pure engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.calendar.engine import WorkingCalendar
+from app.inquiries.models import Inquiry
+from app.inquiries.states import Status
+from app.sla.engine import (
+    SlaPolicy,
+    at_risk_at,
+    compute_due,
+    due_at,
+    sla_state,
+    working_seconds_left,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When an inquiry is due and from when it is at risk."""
+
+    due_at: datetime
+    at_risk_at: datetime
+
+
+def schedule(
+    calendar: WorkingCalendar, policy: SlaPolicy, received_at: datetime, paused_seconds: int
+) -> Schedule:
+    """Due time and at-risk boundary after ``paused_seconds`` of finished pauses."""
+    paused = paused_seconds if policy.pause_when_awaiting_requester else 0
+    due = due_at(calendar, policy, received_at, paused)
+    return Schedule(due, at_risk_at(calendar, policy, due))
+
+
+def pause_so_far(
+    calendar: WorkingCalendar, policy: SlaPolicy, inquiry: Inquiry, now: datetime
+) -> int:
+    """Working seconds of the pause under way (0 when none, or when pauses do not count)."""
+    if inquiry.awaiting_since is None or not policy.pause_when_awaiting_requester:
+        return 0
+    if now <= inquiry.awaiting_since:
+        return 0
+    return calendar.working_seconds_between(inquiry.awaiting_since, now)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockView:
+    """The clock as a reader sees it now."""
+
+    due_at: datetime
+    at_risk_at: datetime
+    start_day: date
+    late_intake: bool
+    state: str
+    working_seconds_left: int
+
+
+def view(
+    calendar: WorkingCalendar, policy: SlaPolicy, inquiry: Inquiry, now: datetime
+) -> ClockView:
+    """The inquiry's clock at ``now``; while awaiting the requester the due time moves on."""
+    explained = compute_due(calendar, policy, inquiry.received_at)
+    due, risk = inquiry.due_at, inquiry.at_risk_at
+    ongoing = pause_so_far(calendar, policy, inquiry, now)
+    if ongoing:
+        moved = schedule(
+            calendar, policy, inquiry.received_at, inquiry.paused_working_seconds + ongoing
+        )
+        due, risk = moved.due_at, moved.at_risk_at
+    if inquiry.sla_outcome is not None:
+        state = inquiry.sla_outcome
+    elif inquiry.status == Status.awaiting_requester and policy.pause_when_awaiting_requester:
+        state = "paused"
+    else:
+        state = sla_state(calendar, policy, due, now)
+    left = 0 if inquiry.sla_outcome else working_seconds_left(calendar, due, now)
+    return ClockView(
+        due_at=due.astimezone(calendar.tz),
+        at_risk_at=risk.astimezone(calendar.tz),
+        start_day=explained.start_day,
+        late_intake=explained.late_intake,
+        state=state,
+        working_seconds_left=left,
+    )

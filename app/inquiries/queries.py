@@ -1,0 +1,365 @@
+"""Reading inquiries: one with everything, the work queue, the audit trail, and the
+requester's public ticket lookup."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from app.calendar.cache import CalendarCache
+from app.channels.kinds import Channel
+from app.core.errors import InvalidField, NotFound
+from app.core.security import Principal
+from app.inquiries import access
+from app.inquiries.clock import view as clock_view
+from app.inquiries.models import (
+    Consultation,
+    Inquiry,
+    InquiryDocument,
+    InquiryEvent,
+    InquiryMessage,
+)
+from app.inquiries.schemas import (
+    ConsultationView,
+    DocumentView,
+    EventView,
+    InquiryDetail,
+    InquiryPage,
+    InquirySummary,
+    MessageView,
+    PublicTicket,
+    RequesterView,
+    SlaView,
+)
+from app.inquiries.states import Status
+from app.inquiries.workflow import etag
+from app.sla.policies import PolicyCache, to_engine
+
+Sort = Literal["due_at", "-received_at"]
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """An inquiry's documents, messages and consultations, in display order."""
+
+    documents: list[InquiryDocument] = field(default_factory=list)
+    messages: list[InquiryMessage] = field(default_factory=list)
+    consultations: list[Consultation] = field(default_factory=list)
+
+
+class Viewer:
+    """Builds the public views of inquiries for one caller at one instant."""
+
+    def __init__(
+        self,
+        session: Session,
+        calendars: CalendarCache,
+        policies: PolicyCache,
+        principal: Principal,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.calendars = calendars
+        self.policies = policies
+        self.principal = principal
+        self.now = now
+
+    def sla(self, inquiry: Inquiry) -> SlaView:
+        """The inquiry's SLA clock now."""
+        calendar = self.calendars.get(self.session, inquiry.office_code)
+        record = self.policies.resolve(
+            self.session, inquiry.office_code, Channel(inquiry.channel), inquiry.policy_code
+        )
+        clock = clock_view(calendar, to_engine(record), inquiry, self.now)
+        return SlaView(
+            policy_code=inquiry.policy_code,
+            due_at=clock.due_at,
+            start_day=clock.start_day,
+            late_intake=clock.late_intake,
+            state=clock.state,
+            working_seconds_left=clock.working_seconds_left,
+            at_risk_at=clock.at_risk_at,
+            first_response_at=inquiry.first_response_at,
+            outcome=inquiry.sla_outcome,
+        )
+
+    def requester(self, inquiry: Inquiry, *, in_list: bool) -> RequesterView:
+        """The requester, NIK and NPWP masked in lists and for roles that do not need them."""
+        full = not in_list and access.sees_identity_numbers(self.principal, inquiry)
+        return RequesterView(
+            name=inquiry.requester_name,
+            email=inquiry.requester_email,
+            phone=inquiry.requester_phone,
+            handle=inquiry.requester_handle,
+            nik=inquiry.requester_nik if full else access.mask(inquiry.requester_nik),
+            npwp=inquiry.requester_npwp if full else access.mask(inquiry.requester_npwp),
+            organization=inquiry.requester_organization,
+        )
+
+    def _summary_fields(self, inquiry: Inquiry, *, in_list: bool) -> dict[str, Any]:
+        return {
+            "id": inquiry.id,
+            "reference": inquiry.reference,
+            "office_code": inquiry.office_code,
+            "channel": inquiry.channel,
+            "status": inquiry.status,
+            "subject": inquiry.subject,
+            "requester": self.requester(inquiry, in_list=in_list),
+            "assignee": inquiry.assignee,
+            "received_at": inquiry.received_at,
+            "ticket_number": inquiry.ticket_number,
+            "escalated_unit_code": inquiry.escalated_unit_code,
+            "sla": self.sla(inquiry),
+            "etag": etag(inquiry),
+        }
+
+    def _parts(self, inquiry: Inquiry) -> Parts:
+        session = self.session
+        return Parts(
+            documents=list(
+                session.exec(
+                    select(InquiryDocument)
+                    .where(InquiryDocument.inquiry_id == inquiry.id)
+                    .order_by(col(InquiryDocument.id))
+                )
+            ),
+            messages=list(
+                session.exec(
+                    select(InquiryMessage)
+                    .where(InquiryMessage.inquiry_id == inquiry.id)
+                    .order_by(col(InquiryMessage.sent_at), col(InquiryMessage.id))
+                )
+            ),
+            consultations=list(
+                session.exec(
+                    select(Consultation)
+                    .where(Consultation.inquiry_id == inquiry.id)
+                    .order_by(col(Consultation.id))
+                )
+            ),
+        )
+
+    def summary(self, inquiry: Inquiry) -> InquirySummary:
+        """An inquiry as a list shows it."""
+        return InquirySummary(**self._summary_fields(inquiry, in_list=True))
+
+    def detail(self, inquiry: Inquiry, known: Parts | None = None) -> InquiryDetail:
+        """An inquiry with its messages, documents and consultations (``known``: the parts
+        the caller already holds, such as intake's, so they need not be read again)."""
+        parts = known or self._parts(inquiry)
+        documents, messages, consultations = parts.documents, parts.messages, parts.consultations
+        return InquiryDetail(
+            **self._summary_fields(inquiry, in_list=False),
+            channel_account=inquiry.channel_account,
+            message=inquiry.message,
+            documents=[
+                DocumentView(type=d.type, number=d.number, legacy=d.legacy) for d in documents
+            ],
+            messages=[
+                MessageView(
+                    id=m.id or 0,
+                    direction=m.direction,
+                    kind=m.kind,
+                    body=m.body,
+                    author=m.author,
+                    sent_at=m.sent_at,
+                )
+                for m in messages
+            ],
+            consultations=[
+                ConsultationView(
+                    id=c.id or 0,
+                    with_=c.with_role,
+                    unit_code=c.unit_code,
+                    question=c.question,
+                    asked_by=c.asked_by,
+                    asked_at=c.asked_at,
+                    answer=c.answer,
+                    answered_by=c.answered_by,
+                    answered_at=c.answered_at,
+                )
+                for c in consultations
+            ],
+            answered_at=inquiry.answered_at,
+            escalated_at=inquiry.escalated_at,
+            resolved_at=inquiry.resolved_at,
+            closed_at=inquiry.closed_at,
+        )
+
+
+def readable(session: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
+    """The inquiry if the caller may see it, else NotFound."""
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None or not access.can_read(principal, inquiry):
+        raise NotFound("No such inquiry.")
+    return inquiry
+
+
+def events(session: Session, inquiry: Inquiry) -> list[EventView]:
+    """The audit trail, oldest first."""
+    rows = session.exec(
+        select(InquiryEvent)
+        .where(InquiryEvent.inquiry_id == inquiry.id)
+        .order_by(col(InquiryEvent.at), col(InquiryEvent.id))
+    )
+    return [
+        EventView(
+            id=e.id or 0,
+            action=e.action,
+            actor=e.actor,
+            actor_roles=list(e.actor_roles),
+            from_status=e.from_status,
+            to_status=e.to_status,
+            details=dict(e.details),
+            at=e.at,
+        )
+        for e in rows
+    ]
+
+
+def _encode_cursor(value: datetime, inquiry_id: uuid.UUID) -> str:
+    raw = json.dumps([value.isoformat(), str(inquiry_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, inquiry_id = json.loads(raw)
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, uuid.UUID(inquiry_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidField("cursor", "cursor is not one this service issued") from exc
+
+
+def list_inquiries(
+    *,
+    session: Session,
+    principal: Principal,
+    now: datetime,
+    status: list[Status] | None = None,
+    office_code: str | None = None,
+    channel: Channel | None = None,
+    assignee: str | None = None,
+    sla_state: str | None = None,
+    due_before: datetime | None = None,
+    q: str | None = None,
+    sort: Sort = "due_at",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Inquiry], str | None]:
+    """A page of the inquiries the caller may see, filtered, by due time or newest first."""
+    access.ensure_can_list(principal)
+    query = select(Inquiry)
+    scope = access.visible(principal)
+    if scope is not None:
+        query = query.where(scope)
+    if office_code is not None:
+        query = query.where(Inquiry.office_code == office_code)
+    if status:
+        query = query.where(col(Inquiry.status).in_([s.value for s in status]))
+    if channel is not None:
+        query = query.where(Inquiry.channel == channel.value)
+    if assignee is not None:
+        query = query.where(Inquiry.assignee == (principal.sub if assignee == "me" else assignee))
+    if due_before is not None:
+        query = query.where(Inquiry.due_at < due_before)
+    if sla_state is not None:
+        query = query.where(_sla_condition(sla_state, now))
+    if q:
+        pattern = (
+            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        query = query.where(
+            or_(
+                func.lower(Inquiry.subject).like(pattern, escape="\\"),
+                func.lower(Inquiry.message).like(pattern, escape="\\"),
+                func.lower(Inquiry.requester_name).like(pattern, escape="\\"),
+            )
+        )
+    key = col(Inquiry.due_at) if sort == "due_at" else col(Inquiry.received_at)
+    if cursor is not None:
+        value, last_id = _decode_cursor(cursor)
+        if sort == "due_at":
+            query = query.where(or_(key > value, and_(key == value, col(Inquiry.id) > last_id)))
+        else:
+            query = query.where(or_(key < value, and_(key == value, col(Inquiry.id) < last_id)))
+    if sort == "due_at":
+        query = query.order_by(key, col(Inquiry.id))
+    else:
+        query = query.order_by(key.desc(), col(Inquiry.id).desc())
+    rows = list(session.exec(query.limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(last.due_at if sort == "due_at" else last.received_at, last.id)
+    return rows, next_cursor
+
+
+def _sla_condition(state: str, now: datetime) -> Any:
+    # The engine works in whole seconds; so does the comparison with at_risk_at.
+    now = now.replace(microsecond=0)
+    open_, outcome = col(Inquiry.sla_outcome).is_(None), col(Inquiry.sla_outcome)
+    running = and_(open_, col(Inquiry.status) != Status.awaiting_requester)
+    conditions = {
+        "met": outcome == "met",
+        "missed": outcome == "missed",
+        "paused": and_(open_, col(Inquiry.status) == Status.awaiting_requester),
+        "breached": and_(running, col(Inquiry.due_at) < now),
+        "at_risk": and_(running, col(Inquiry.at_risk_at) < now, col(Inquiry.due_at) >= now),
+        "on_track": and_(running, col(Inquiry.at_risk_at) >= now),
+    }
+    return conditions[state]
+
+
+def page(viewer: Viewer, rows: list[Inquiry], next_cursor: str | None) -> InquiryPage:
+    """The list response."""
+    return InquiryPage(items=[viewer.summary(r) for r in rows], next_cursor=next_cursor)
+
+
+def public_ticket(session: Session, ticket_number: str, contact: str) -> PublicTicket:
+    """The ticket's status for a requester who proves it is theirs by its contact."""
+    inquiry = session.exec(select(Inquiry).where(Inquiry.ticket_number == ticket_number)).first()
+    if inquiry is None or not _contact_matches(inquiry, contact):
+        raise NotFound("No ticket with that number and contact.")
+    status = Status(inquiry.status)
+    shown = (
+        status if status in (Status.escalated, Status.resolved, Status.closed) else Status.escalated
+    )
+    return PublicTicket(
+        ticket_number=ticket_number,
+        reference=inquiry.reference,
+        status=shown.value,
+        received_at=inquiry.received_at,
+        escalated_at=inquiry.escalated_at,
+        resolved_at=inquiry.resolved_at,
+        closed_at=inquiry.closed_at,
+    )
+
+
+def _contact_matches(inquiry: Inquiry, contact: str) -> bool:
+    from app.inquiries import identifiers
+
+    given = contact.strip()
+    if "@" in given:
+        try:
+            return (
+                identifiers.normalize_email(given).lower()
+                == (inquiry.requester_email or "").lower()
+            )
+        except identifiers.IdentifierError:
+            return False
+    try:
+        return identifiers.normalize_phone(given) == inquiry.requester_phone
+    except identifiers.IdentifierError:
+        return False

@@ -1,0 +1,435 @@
+"""Inquiry endpoints: intake, the officer's workflow, reading and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from app.calendar.cache import CalendarCache
+from app.channels.kinds import Channel
+from app.core.db import SessionDep, utcnow
+from app.core.errors import problem_responses
+from app.core.security import CurrentPrincipal, Principal
+from app.inquiries import intake, queries
+from app.inquiries.models import Consultation, Inquiry
+from app.inquiries.schemas import (
+    AssignIn,
+    ConsultationIn,
+    ConsultationReplyIn,
+    ConsultationView,
+    EscalateIn,
+    EventList,
+    FollowUpIn,
+    InquiryCreate,
+    InquiryDetail,
+    InquiryPage,
+    MessageIn,
+    SlaStateName,
+)
+from app.inquiries.states import Status
+from app.inquiries.workflow import Workflow, load
+from app.sla.policies import PolicyCache
+
+router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
+
+IfMatch = Annotated[
+    str | None, Header(description="the ETag you read; 412 when the inquiry changed since")
+]
+ACTION_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
+
+
+def _caches(request: Request) -> tuple[CalendarCache, PolicyCache]:
+    return request.app.state.calendars, request.app.state.policies
+
+
+def _viewer(request: Request, session: SessionDep, principal: Principal) -> queries.Viewer:
+    calendars, policies = _caches(request)
+    return queries.Viewer(session, calendars, policies, principal, utcnow())
+
+
+def _detail(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    inquiry: Inquiry,
+    response: Response,
+    known: queries.Parts | None = None,
+) -> InquiryDetail:
+    detail = _viewer(request, session, principal).detail(inquiry, known)
+    response.headers["ETag"] = detail.etag
+    return detail
+
+
+def _workflow(
+    request: Request, session: SessionDep, principal: Principal, inquiry_id: uuid.UUID
+) -> Workflow:
+    calendars, policies = _caches(request)
+    return Workflow(
+        session=session,
+        calendars=calendars,
+        policies=policies,
+        principal=principal,
+        inquiry=load(session, inquiry_id, for_update=True),
+        now=utcnow(),
+    )
+
+
+@router.post(
+    "",
+    summary="Post a new inquiry",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InquiryDetail,
+    responses={
+        200: {"model": InquiryDetail, "description": "Posted before: the existing inquiry"},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+def create_inquiry(
+    data: InquiryCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=200, description="makes retries safe for clients without message ids"),
+    ] = None,
+) -> InquiryDetail:
+    """Record a question from the public (integration or officer). Idempotent: the same
+    channel message id, or `Idempotency-Key`, returns the existing inquiry with 200."""
+    calendars, policies = _caches(request)
+    inquiry, parts = intake.create_inquiry(
+        session=session,
+        calendars=calendars,
+        policies=policies,
+        principal=principal,
+        data=data,
+        idempotency_key=idempotency_key,
+        now=utcnow(),
+    )
+    if parts is None:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/inquiries/{inquiry.id}"
+    return _detail(request, session, principal, inquiry, response, parts)
+
+
+@router.get(
+    "",
+    summary="List inquiries (the work queue)",
+    response_model=InquiryPage,
+    responses=problem_responses(401, 403, 422),
+)
+def list_inquiries(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    status_: Annotated[list[Status] | None, Query(alias="status")] = None,
+    office_code: Annotated[str | None, Query(max_length=32)] = None,
+    channel: Channel | None = None,
+    assignee: Annotated[str | None, Query(max_length=200, description="`me` or a subject")] = None,
+    sla_state: SlaStateName | None = None,
+    due_before: datetime | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    sort: Annotated[queries.Sort, Query()] = "due_at",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> InquiryPage:
+    """The inquiries you may see, soonest due first (or `sort=-received_at`), filtered;
+    pass `next_cursor` back as `cursor` for the next page."""
+    rows, next_cursor = queries.list_inquiries(
+        session=session,
+        principal=principal,
+        now=utcnow(),
+        status=status_,
+        office_code=office_code,
+        channel=channel,
+        assignee=assignee,
+        sla_state=sla_state,
+        due_before=due_before,
+        q=q,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    return queries.page(_viewer(request, session, principal), rows, next_cursor)
+
+
+@router.get(
+    "/{inquiry_id}",
+    summary="Get an inquiry",
+    response_model=InquiryDetail,
+    responses=problem_responses(401, 404),
+)
+def get_inquiry(
+    inquiry_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> InquiryDetail:
+    """The inquiry with its messages, documents, consultations and SLA, and its ETag."""
+    inquiry = queries.readable(session, principal, inquiry_id)
+    return _detail(request, session, principal, inquiry, response)
+
+
+@router.get(
+    "/{inquiry_id}/events",
+    summary="The audit trail of an inquiry",
+    response_model=EventList,
+    responses=problem_responses(401, 404),
+)
+def get_events(
+    inquiry_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> EventList:
+    """Who did what and when, with the state before and after, oldest first."""
+    inquiry = queries.readable(session, principal, inquiry_id)
+    return EventList(items=queries.events(session, inquiry))
+
+
+@router.post(
+    "/{inquiry_id}/messages",
+    summary="Relay the requester's follow-up",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InquiryDetail,
+    responses={
+        200: {"model": InquiryDetail, "description": "Posted before: nothing changed"},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+def post_follow_up(
+    inquiry_id: uuid.UUID,
+    data: FollowUpIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> InquiryDetail:
+    """The requester's new message (integration); an inquiry awaiting them goes back to
+    `in_progress` and its clock runs again. Idempotent by channel message id."""
+    calendars, policies = _caches(request)
+    inquiry, created = intake.post_follow_up(
+        session=session,
+        calendars=calendars,
+        policies=policies,
+        principal=principal,
+        inquiry=load(session, inquiry_id, for_update=True),
+        data=data,
+        now=utcnow(),
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _detail(request, session, principal, inquiry, response)
+
+
+def _action_result(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    workflow: Workflow,
+    response: Response,
+) -> InquiryDetail:
+    return _detail(request, session, principal, workflow.inquiry, response)
+
+
+@router.post(
+    "/{inquiry_id}/assign",
+    summary="Assign an inquiry",
+    response_model=InquiryDetail,
+    responses=ACTION_ERRORS,
+)
+def assign(
+    inquiry_id: uuid.UUID,
+    data: AssignIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InquiryDetail:
+    """Give the inquiry to an officer (coordinator, supervisor; an officer to themselves)."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    workflow.assign(data.assignee, if_match)
+    return _action_result(request, session, principal, workflow, response)
+
+
+@router.post(
+    "/{inquiry_id}/request-info",
+    summary="Ask the requester for missing data",
+    response_model=InquiryDetail,
+    responses=ACTION_ERRORS,
+)
+def request_info(
+    inquiry_id: uuid.UUID,
+    data: MessageIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InquiryDetail:
+    """Send the requester a question; the inquiry awaits them and the SLA clock pauses."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    workflow.request_info(data.message, if_match)
+    return _action_result(request, session, principal, workflow, response)
+
+
+@router.post(
+    "/{inquiry_id}/consultations",
+    summary="Consult a coordinator, supervisor or unit",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConsultationView,
+    responses=ACTION_ERRORS,
+)
+def consult(
+    inquiry_id: uuid.UUID,
+    data: ConsultationIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
+) -> ConsultationView:
+    """Internal coordination, never shown to the requester."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    c = workflow.consult(data, if_match)
+    return _consultation(c)
+
+
+@router.post(
+    "/{inquiry_id}/consultations/{consultation_id}/reply",
+    summary="Answer a consultation",
+    response_model=ConsultationView,
+    responses=ACTION_ERRORS,
+)
+def reply(
+    inquiry_id: uuid.UUID,
+    consultation_id: int,
+    data: ConsultationReplyIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    if_match: IfMatch = None,
+) -> ConsultationView:
+    """The coordinator's, supervisor's or unit's answer to the officer."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    return _consultation(workflow.reply(consultation_id, data.answer, if_match))
+
+
+@router.post(
+    "/{inquiry_id}/answer",
+    summary="Answer the requester",
+    response_model=InquiryDetail,
+    responses=ACTION_ERRORS,
+)
+def answer(
+    inquiry_id: uuid.UUID,
+    data: MessageIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InquiryDetail:
+    """Send the answer; the first answer or escalation fixes the SLA outcome."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    workflow.answer(data.message, if_match)
+    return _action_result(request, session, principal, workflow, response)
+
+
+@router.post(
+    "/{inquiry_id}/escalate",
+    summary="Escalate to a related unit",
+    response_model=InquiryDetail,
+    responses=ACTION_ERRORS,
+)
+def escalate(
+    inquiry_id: uuid.UUID,
+    data: EscalateIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InquiryDetail:
+    """Hand over to a unit; a ticket number `<OFFICE>-<YYYY>-<NNNNNN>` is issued and sent to
+    the requester."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    workflow.escalate(data, if_match)
+    return _action_result(request, session, principal, workflow, response)
+
+
+@router.post(
+    "/{inquiry_id}/resolve",
+    summary="Resolve an escalated ticket",
+    response_model=InquiryDetail,
+    responses=ACTION_ERRORS,
+)
+def resolve(
+    inquiry_id: uuid.UUID,
+    data: MessageIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InquiryDetail:
+    """The unit's (or a coordinator's) final answer to the requester."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    workflow.resolve(data.message, if_match)
+    return _action_result(request, session, principal, workflow, response)
+
+
+@router.post(
+    "/{inquiry_id}/close",
+    summary="Close an inquiry",
+    response_model=InquiryDetail,
+    responses=ACTION_ERRORS,
+)
+def close(
+    inquiry_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InquiryDetail:
+    """Close an answered or resolved inquiry."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    workflow.close(if_match)
+    return _action_result(request, session, principal, workflow, response)
+
+
+@router.post(
+    "/{inquiry_id}/reopen",
+    summary="Reopen a closed inquiry",
+    response_model=InquiryDetail,
+    responses=ACTION_ERRORS,
+)
+def reopen(
+    inquiry_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InquiryDetail:
+    """Take a closed inquiry up again; its SLA outcome does not change."""
+    workflow = _workflow(request, session, principal, inquiry_id)
+    workflow.reopen(if_match)
+    return _action_result(request, session, principal, workflow, response)
+
+
+def _consultation(c: Consultation) -> ConsultationView:
+    return ConsultationView(
+        id=c.id or 0,
+        with_=c.with_role,
+        unit_code=c.unit_code,
+        question=c.question,
+        asked_by=c.asked_by,
+        asked_at=c.asked_at,
+        answer=c.answer,
+        answered_by=c.answered_by,
+        answered_at=c.answered_at,
+    )

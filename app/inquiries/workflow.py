@@ -1,0 +1,318 @@
+"""The officer's workflow: assign, request information, consult, answer, escalate,
+resolve, close and reopen.
+
+Each action checks the caller's right, the ETag (``If-Match``) and the state machine,
+changes the inquiry, writes its audit event and, for texts meant for the requester, the
+message and its outbox row, all in the request's transaction. The first answer or
+escalation notice fixes the SLA outcome; nothing afterwards changes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from app.calendar.cache import CalendarCache
+from app.channels.kinds import Channel
+from app.core.config import get_settings
+from app.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from app.core.security import Principal, Role
+from app.inquiries import access, texts
+from app.inquiries.clock import pause_so_far, schedule
+from app.inquiries.events import record, touch
+from app.inquiries.models import Consultation, Inquiry, InquiryMessage, OutboxMessage
+from app.inquiries.schemas import ConsultationIn, EscalateIn
+from app.inquiries.states import TRANSITIONS, Status
+from app.inquiries.tickets import TicketNumberAllocator
+from app.sla.engine import SlaPolicy
+from app.sla.policies import PolicyCache, to_engine
+
+
+def etag(inquiry: Inquiry) -> str:
+    """The entity tag of the inquiry's current version."""
+    return f'"{inquiry.id}-v{inquiry.version}"'
+
+
+def load(session: Session, inquiry_id: object, *, for_update: bool = False) -> Inquiry:
+    """The inquiry, or NotFound; locked for the transaction when ``for_update``."""
+    inquiry = session.get(Inquiry, inquiry_id, with_for_update=for_update)
+    if inquiry is None:
+        raise NotFound("No such inquiry.")
+    return inquiry
+
+
+class Workflow:
+    """Actions on one inquiry by one caller."""
+
+    def __init__(
+        self,
+        *,
+        session: Session,
+        calendars: CalendarCache,
+        policies: PolicyCache,
+        principal: Principal,
+        inquiry: Inquiry,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.calendars = calendars
+        self.policies = policies
+        self.principal = principal
+        self.inquiry = inquiry
+        self.now = now
+
+    def _begin(self, action: str, if_match: str | None) -> Status:
+        access.ensure_may(self.principal, action, self.inquiry)
+        if if_match is not None and if_match.strip() not in (etag(self.inquiry), "*"):
+            raise PreconditionFailed(
+                "The inquiry has changed since you read it; read it again.",
+                current_etag=etag(self.inquiry),
+            )
+        current = Status(self.inquiry.status)
+        allowed, _ = TRANSITIONS[action]
+        if current not in allowed:
+            raise Conflict(
+                f"Cannot {action.replace('_', '-')} an inquiry that is {current.value}.",
+                current_status=current.value,
+            )
+        return current
+
+    def _finish(
+        self, action: str, before: Status, after: Status | None, details: dict[str, object]
+    ) -> Inquiry:
+        if after is not None:
+            self.inquiry.status = after
+        touch(self.inquiry, self.now)
+        self.session.add(self.inquiry)
+        record(
+            self.session,
+            self.inquiry,
+            self.principal,
+            action,
+            before,
+            Status(self.inquiry.status),
+            details,
+        )
+        self.session.flush()
+        return self.inquiry
+
+    def _policy(self) -> SlaPolicy:
+        record_ = self.policies.resolve(
+            self.session,
+            self.inquiry.office_code,
+            Channel(self.inquiry.channel),
+            self.inquiry.policy_code,
+        )
+        return to_engine(record_)
+
+    def _end_pause(self) -> None:
+        inquiry = self.inquiry
+        if inquiry.awaiting_since is None:
+            return
+        calendar = self.calendars.get(self.session, inquiry.office_code)
+        policy = self._policy()
+        inquiry.paused_working_seconds += pause_so_far(calendar, policy, inquiry, self.now)
+        inquiry.awaiting_since = None
+        clock = schedule(calendar, policy, inquiry.received_at, inquiry.paused_working_seconds)
+        inquiry.due_at, inquiry.at_risk_at = clock.due_at, clock.at_risk_at
+
+    def _claim_if_new(self, before: Status) -> None:
+        if before == Status.new:
+            self.inquiry.assignee = self.inquiry.assignee or self.principal.sub
+
+    def _to_requester(self, kind: str, body: str) -> InquiryMessage:
+        inquiry = self.inquiry
+        message = InquiryMessage(
+            inquiry_id=inquiry.id,
+            direction="outbound",
+            kind=kind,
+            channel=inquiry.channel,
+            body=body,
+            author=self.principal.sub,
+            sent_at=self.now,
+        )
+        self.session.add(message)
+        self.session.flush()
+        assert message.id is not None
+        if inquiry.channel == Channel.email:
+            recipient = inquiry.requester_email
+        else:
+            recipient = inquiry.requester_handle or inquiry.requester_email
+            recipient = recipient or inquiry.requester_phone
+        self.session.add(
+            OutboxMessage(
+                inquiry_id=inquiry.id,
+                message_id=message.id,
+                channel=inquiry.channel,
+                channel_account=inquiry.channel_account,
+                recipient=recipient or "",
+                subject=texts.subject(inquiry.reference, inquiry.subject)
+                if inquiry.channel == Channel.email
+                else None,
+                body=body,
+                next_attempt_at=self.now,
+            )
+        )
+        return message
+
+    def _first_response(self) -> None:
+        inquiry = self.inquiry
+        if inquiry.first_response_at is None:
+            inquiry.first_response_at = self.now
+            inquiry.sla_outcome = "met" if self.now <= inquiry.due_at else "missed"
+
+    def _survey_url(self) -> str:
+        return f"{get_settings().public_base_url.rstrip('/')}/survey/{self.inquiry.survey_code}"
+
+    # The actions, one method each.
+
+    def assign(self, assignee: str, if_match: str | None) -> Inquiry:
+        """Give the inquiry to ``assignee``; an officer may only take it themselves."""
+        before = self._begin("assign", if_match)
+        if not self.principal.has_any({Role.coordinator, Role.supervisor}) and (
+            assignee != self.principal.sub
+        ):
+            raise Forbidden("an officer may assign inquiries only to themselves")
+        self.inquiry.assignee = assignee
+        after = Status.in_progress if before == Status.new else None
+        return self._finish("assign", before, after, {"assignee": assignee})
+
+    def request_info(self, message: str, if_match: str | None) -> Inquiry:
+        """Ask the requester for missing data; the clock pauses as the policy says."""
+        before = self._begin("request_info", if_match)
+        self._claim_if_new(before)
+        inquiry = self.inquiry
+        if inquiry.awaiting_since is None:
+            inquiry.awaiting_since = self.now
+        body = texts.info_request(inquiry.requester_name, inquiry.reference, message)
+        sent = self._to_requester("info_request", body)
+        return self._finish(
+            "request_info", before, Status.awaiting_requester, {"message_id": sent.id}
+        )
+
+    def consult(self, data: ConsultationIn, if_match: str | None) -> Consultation:
+        """Ask a coordinator, the supervisor or a related unit; internal only."""
+        before = self._begin("consult", if_match)
+        self._claim_if_new(before)
+        consultation = Consultation(
+            inquiry_id=self.inquiry.id,
+            with_role=data.with_,
+            unit_code=data.unit_code,
+            question=data.question,
+            asked_by=self.principal.sub,
+            asked_at=self.now,
+        )
+        self.session.add(consultation)
+        self.session.flush()
+        after = Status.in_progress if before == Status.new else None
+        self._finish(
+            "consult",
+            before,
+            after,
+            {"consultation_id": consultation.id, "with": data.with_, "unit_code": data.unit_code},
+        )
+        return consultation
+
+    def reply(self, consultation_id: int, answer: str, if_match: str | None) -> Consultation:
+        """Answer a consultation: its addressee (a unit's member for a unit)."""
+        consultation = self.session.get(Consultation, consultation_id)
+        if consultation is None or consultation.inquiry_id != self.inquiry.id:
+            raise NotFound("No such consultation.")
+        principal = self.principal
+        is_unit_addressee = (
+            consultation.with_role == "unit"
+            and Role.unit in principal.roles
+            and principal.unit == consultation.unit_code
+        )
+        if not is_unit_addressee:
+            access.ensure_may(principal, "reply", self.inquiry)
+            if consultation.with_role == "unit" or not principal.has_any(
+                {Role(consultation.with_role)}
+            ):
+                raise Forbidden(f"this consultation is addressed to the {consultation.with_role}")
+        if if_match is not None and if_match.strip() not in (etag(self.inquiry), "*"):
+            raise PreconditionFailed("The inquiry has changed since you read it; read it again.")
+        if consultation.answered_at is not None:
+            raise Conflict("This consultation has been answered already.")
+        consultation.answer = answer
+        consultation.answered_by = principal.sub
+        consultation.answered_at = self.now
+        self.session.add(consultation)
+        status = Status(self.inquiry.status)
+        self._finish("consultation_reply", status, None, {"consultation_id": consultation.id})
+        return consultation
+
+    def answer(self, message: str, if_match: str | None) -> Inquiry:
+        """Send the answer; the first answer or escalation fixes the SLA outcome."""
+        before = self._begin("answer", if_match)
+        self._claim_if_new(before)
+        self._end_pause()
+        inquiry = self.inquiry
+        body = texts.answer(inquiry.requester_name, inquiry.reference, message, self._survey_url())
+        sent = self._to_requester("answer", body)
+        inquiry.answered_at = self.now
+        self._first_response()
+        return self._finish(
+            "answer",
+            before,
+            Status.answered,
+            {"message_id": sent.id, "sla_outcome": inquiry.sla_outcome},
+        )
+
+    def escalate(self, data: EscalateIn, if_match: str | None) -> Inquiry:
+        """Hand over to a unit with a new ticket number, which the requester receives."""
+        before = self._begin("escalate", if_match)
+        self._claim_if_new(before)
+        self._end_pause()
+        inquiry = self.inquiry
+        year = self.now.astimezone(self.calendars.get(self.session, inquiry.office_code).tz).year
+        number = TicketNumberAllocator().allocate(self.session, inquiry.office_code, year)
+        inquiry.ticket_number = number
+        inquiry.escalated_unit_code = data.unit_code
+        inquiry.escalated_at = self.now
+        body = texts.escalation_notice(
+            inquiry.requester_name, inquiry.reference, number, data.message, self._survey_url()
+        )
+        sent = self._to_requester("escalation_notice", body)
+        self._first_response()
+        return self._finish(
+            "escalate",
+            before,
+            Status.escalated,
+            {
+                "ticket_number": number,
+                "unit_code": data.unit_code,
+                "reason": data.reason,
+                "message_id": sent.id,
+                "sla_outcome": inquiry.sla_outcome,
+            },
+        )
+
+    def resolve(self, message: str, if_match: str | None) -> Inquiry:
+        """The escalated ticket's final answer to the requester."""
+        before = self._begin("resolve", if_match)
+        inquiry = self.inquiry
+        assert inquiry.ticket_number is not None
+        body = texts.resolution(
+            inquiry.requester_name,
+            inquiry.reference,
+            inquiry.ticket_number,
+            message,
+            self._survey_url(),
+        )
+        sent = self._to_requester("resolution", body)
+        inquiry.resolved_at = self.now
+        return self._finish("resolve", before, Status.resolved, {"message_id": sent.id})
+
+    def close(self, if_match: str | None) -> Inquiry:
+        """Close an answered or resolved inquiry."""
+        before = self._begin("close", if_match)
+        self.inquiry.closed_at = self.now
+        return self._finish("close", before, Status.closed, {})
+
+    def reopen(self, if_match: str | None) -> Inquiry:
+        """Take a closed inquiry up again; its SLA outcome stays as it was."""
+        before = self._begin("reopen", if_match)
+        self.inquiry.closed_at = None
+        return self._finish("reopen", before, Status.in_progress, {})

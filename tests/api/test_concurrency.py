@@ -1,0 +1,98 @@
+"""Races through the real session handling (committed transactions, no rollback wrapper):
+parallel escalations get distinct consecutive ticket numbers, and parallel posts of one
+message make one inquiry, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from tests.api.test_inquiries import new_inquiry
+from tests.conftest import TokenFactory
+
+PARALLEL = 20
+
+
+@pytest.fixture
+def live_client(database_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def office(live_client: TestClient, auth: TokenFactory) -> str:
+    code = f"KPPBC-RACE-{uuid.uuid4().hex[:6].upper()}"
+    response = live_client.post(
+        "/v1/offices", json={"code": code, "name": "Race"}, headers=auth("admin", office=None)
+    )
+    assert response.status_code == 201, response.text
+    return code
+
+
+def _all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+@pytest.mark.slow
+def test_parallel_escalations_get_consecutive_numbers(
+    live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    integration = auth("integration", office=office)
+    ids = []
+    for i in range(PARALLEL):
+        body = new_inquiry(office_code=office, channel_message_id=f"{office}-{i}")
+        response = live_client.post("/v1/inquiries", json=body, headers=integration)
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    officer = auth("officer", office=office)
+    escalation = {"unit_code": "RACE", "reason": "r", "message": "m"}
+    responses = _all_at_once(
+        [
+            (
+                lambda iid=iid: live_client.post(
+                    f"/v1/inquiries/{iid}/escalate", json=escalation, headers=officer
+                )
+            )
+            for iid in ids
+        ]
+    )
+    assert [r.status_code for r in responses] == [200] * PARALLEL, [r.text for r in responses]
+    numbers = sorted(r.json()["ticket_number"] for r in responses)
+    serials = [int(n.rsplit("-", 1)[1]) for n in numbers]
+    assert serials == list(range(1, PARALLEL + 1))
+    assert len(set(numbers)) == PARALLEL
+
+
+@pytest.mark.slow
+def test_parallel_posts_of_one_message_make_one_inquiry(
+    live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    integration = auth("integration", office=office)
+    body = new_inquiry(office_code=office, channel_message_id=f"{office}-same")
+    responses = _all_at_once(
+        [
+            (lambda: live_client.post("/v1/inquiries", json=body, headers=integration))
+            for _ in range(PARALLEL)
+        ]
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * (PARALLEL - 1) + [201], [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    listed = live_client.get(
+        "/v1/inquiries", params={"office_code": office}, headers=auth("officer", office=office)
+    )
+    assert len(listed.json()["items"]) == 1

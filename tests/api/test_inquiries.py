@@ -1,0 +1,474 @@
+"""The inquiry lifecycle through HTTP: intake, workflow, reading, audit, public lookup."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.inquiries.models import OutboxMessage
+from tests.conftest import TokenFactory
+
+OFFICE = "KANWIL-ACEH"
+
+
+def new_inquiry(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "office_code": OFFICE,
+        "channel": "social",
+        "channel_account": "instagram:@bc_aceh",
+        "channel_message_id": "ig-1",
+        "received_at": "2026-11-23T09:00:00+07:00",
+        "requester": {
+            "name": "Cut Nyak Dhien",
+            "handle": "@cutnyak",
+            "email": "cut.nyak@example.com",
+            "phone": "0812-3456-7890",
+            "nik": "1171024108900001",
+            "npwp": "01.234.567.8-901.000",
+        },
+        "subject": "Barang kiriman tertahan",
+        "message": "Paket saya tertahan, apa yang harus saya lakukan?",
+        "documents": [
+            {"type": "awb", "number": "126-12345675"},
+            {"type": "container", "number": "CSQU 305438 3"},
+            {"type": "hs_code", "number": "8471.30.20"},
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def post(
+    client: TestClient,
+    auth: TokenFactory,
+    body: dict[str, Any] | None = None,
+    role: str = "integration",
+    **headers: str,
+) -> Any:
+    return client.post(
+        "/v1/inquiries", json=body or new_inquiry(), headers={**auth(role), **headers}
+    )
+
+
+def act(
+    client: TestClient,
+    auth: TokenFactory,
+    inquiry_id: str,
+    action: str,
+    body: dict[str, Any] | None = None,
+    role: str = "officer",
+    **kw: Any,
+) -> Any:
+    return client.post(
+        f"/v1/inquiries/{inquiry_id}/{action}", json=body or {}, headers=auth(role, **kw)
+    )
+
+
+def test_intake_returns_the_inquiry_with_its_sla(client: TestClient, auth: TokenFactory) -> None:
+    response = post(client, auth)
+    assert response.status_code == 201, response.text
+    inquiry = response.json()
+    assert inquiry["status"] == "new"
+    assert inquiry["reference"].startswith("IQ-")
+    assert response.headers["etag"] == inquiry["etag"]
+    assert response.headers["location"] == f"/v1/inquiries/{inquiry['id']}"
+    assert inquiry["sla"]["due_at"] == "2026-11-24T17:00:00+07:00"
+    assert inquiry["sla"]["start_day"] == "2026-11-23"
+    assert inquiry["sla"]["outcome"] is None
+    assert inquiry["requester"]["phone"] == "+6281234567890"
+    assert inquiry["requester"]["npwp"] == "0123*********00"
+    full = client.get(f"/v1/inquiries/{inquiry['id']}", headers=auth("officer")).json()
+    assert full["requester"]["npwp"] == "012345678901000"
+    assert [d["number"] for d in inquiry["documents"]] == ["12612345675", "CSQU3054383", "84713020"]
+    assert inquiry["messages"][0]["kind"] == "request"
+
+
+def test_intake_is_idempotent(client: TestClient, auth: TokenFactory) -> None:
+    first = post(client, auth)
+    again = post(client, auth)
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    body = new_inquiry(channel_message_id=None)
+    keyed = post(client, auth, body, **{"Idempotency-Key": "k-1"})
+    keyed_again = post(client, auth, body, **{"Idempotency-Key": "k-1"})
+    assert keyed.status_code == 201
+    assert keyed_again.status_code == 200
+    assert keyed_again.json()["id"] == keyed.json()["id"]
+    other = post(client, auth, body, **{"Idempotency-Key": "k-2"})
+    assert other.status_code == 201
+    assert other.json()["id"] != keyed.json()["id"]
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"requester": {"name": "A"}}, "#/requester"),
+        ({"requester": {"name": "A", "email": "not-an-email"}}, "#/requester/email"),
+        ({"requester": {"name": "A", "phone": "12"}}, "#/requester/phone"),
+        ({"requester": {"name": "A", "email": "a@b.id", "nik": "123"}}, "#/requester/nik"),
+        ({"documents": [{"type": "awb", "number": "126-12345670"}]}, "#/documents/0"),
+        ({"documents": [{"type": "container", "number": "CSQU3054384"}]}, "#/documents/0"),
+        ({"documents": [{"type": "fax", "number": "1"}]}, "#/documents/0/type"),
+        ({"received_at": "2026-11-23T09:00:00"}, "#/received_at"),
+        ({"received_at": "2099-11-23T09:00:00+07:00"}, "#/received_at"),
+        ({"message": "x" * 20_001}, "#/message"),
+        ({"message": ""}, "#/message"),
+        ({"channel": "fax"}, "#/channel"),
+    ],
+)
+def test_intake_validation_names_the_field(
+    client: TestClient, auth: TokenFactory, change: dict[str, Any], pointer: str
+) -> None:
+    response = post(client, auth, new_inquiry(**change))
+    assert response.status_code == 422, response.text
+    pointers = [e.get("pointer", "") for e in response.json()["errors"]]
+    assert any(p.startswith(pointer) for p in pointers), pointers
+    assert "1171024108900001" not in response.text
+
+
+def test_intake_rights(client: TestClient, auth: TokenFactory) -> None:
+    assert post(client, auth, role="compliance").status_code == 403
+    assert post(client, auth, role="unit").status_code == 403
+    other_office = client.post(
+        "/v1/inquiries", json=new_inquiry(office_code="KPPBC-LANGSA"), headers=auth("integration")
+    )
+    assert other_office.status_code == 403
+    unknown = client.post(
+        "/v1/inquiries",
+        json=new_inquiry(office_code="KPPBC-NOPE"),
+        headers=auth("integration", office="KPPBC-NOPE"),
+    )
+    assert unknown.status_code == 404
+    email_without_address = new_inquiry(
+        channel="email", requester={"name": "A", "phone": "0812345678"}
+    )
+    assert post(client, auth, email_without_address).status_code == 422
+
+
+def test_whole_flow_to_answer(client: TestClient, auth: TokenFactory, session: Session) -> None:
+    inquiry = post(client, auth).json()
+    iid = inquiry["id"]
+    stale = inquiry["etag"]
+
+    taken = act(client, auth, iid, "assign", {"assignee": "u1"})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["status"] == "in_progress"
+    assert taken.json()["assignee"] == "u1"
+
+    conflict = client.post(
+        f"/v1/inquiries/{iid}/request-info",
+        json={"message": "AWB?"},
+        headers={**auth("officer"), "If-Match": stale},
+    )
+    assert conflict.status_code == 412
+
+    asked = client.post(
+        f"/v1/inquiries/{iid}/request-info",
+        json={"message": "Mohon kirim nomor AWB."},
+        headers={**auth("officer"), "If-Match": taken.headers["etag"]},
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["status"] == "awaiting_requester"
+    assert asked.json()["sla"]["state"] == "paused"
+
+    follow = client.post(
+        f"/v1/inquiries/{iid}/messages",
+        json={"message": "AWB 126-12345675", "channel_message_id": "ig-2"},
+        headers=auth("integration"),
+    )
+    assert follow.status_code == 201, follow.text
+    assert follow.json()["status"] == "in_progress"
+    repeat = client.post(
+        f"/v1/inquiries/{iid}/messages",
+        json={"message": "AWB 126-12345675", "channel_message_id": "ig-2"},
+        headers=auth("integration"),
+    )
+    assert repeat.status_code == 200
+    assert len([m for m in repeat.json()["messages"] if m["kind"] == "follow_up"]) == 1
+
+    consultation = act(
+        client, auth, iid, "consultations", {"with": "coordinator", "question": "Apakah ini NPD?"}
+    )
+    assert consultation.status_code == 201, consultation.text
+    cid = consultation.json()["id"]
+    by_officer = act(client, auth, iid, f"consultations/{cid}/reply", {"answer": "Ya"})
+    assert by_officer.status_code == 403
+    replied = act(
+        client,
+        auth,
+        iid,
+        f"consultations/{cid}/reply",
+        {"answer": "Bukan."},
+        role="coordinator",
+        sub="coord-1",
+    )
+    assert replied.status_code == 200, replied.text
+    assert replied.json()["answered_by"] == "coord-1"
+
+    answered = act(client, auth, iid, "answer", {"message": "Silakan ajukan dokumen."})
+    assert answered.status_code == 200, answered.text
+    body = answered.json()
+    assert body["status"] == "answered"
+    assert body["sla"]["outcome"] in ("met", "missed")
+    assert body["sla"]["first_response_at"] is not None
+    last = body["messages"][-1]
+    assert last["kind"] == "answer"
+    assert "pengaduan.beacukai@customs.go.id" in last["body"]
+    assert "1500 225" in last["body"]
+    assert "/survey/" in last["body"]
+
+    again = act(client, auth, iid, "answer", {"message": "lagi"})
+    assert again.status_code == 409
+    assert again.json()["current_status"] == "answered"
+
+    closed = act(client, auth, iid, "close")
+    assert closed.json()["status"] == "closed"
+    reopened = act(client, auth, iid, "reopen")
+    assert reopened.json()["status"] == "in_progress"
+    assert reopened.json()["sla"]["outcome"] == body["sla"]["outcome"]
+
+    outbox = session.exec(
+        select(OutboxMessage).where(OutboxMessage.inquiry_id == uuid.UUID(iid))
+    ).all()
+    assert [o.status for o in outbox] == ["pending", "pending"]
+    assert outbox[0].recipient == "@cutnyak"
+
+    events = client.get(f"/v1/inquiries/{iid}/events", headers=auth("compliance", office=None))
+    assert events.status_code == 200
+    actions = [e["action"] for e in events.json()["items"]]
+    assert actions == [
+        "created",
+        "assign",
+        "request_info",
+        "follow_up",
+        "consult",
+        "consultation_reply",
+        "answer",
+        "close",
+        "reopen",
+    ]
+    assert events.json()["items"][1]["from_status"] == "new"
+    assert events.json()["items"][1]["to_status"] == "in_progress"
+
+
+def test_escalation_ticket_and_public_lookup(client: TestClient, auth: TokenFactory) -> None:
+    first = post(client, auth).json()
+    second = post(client, auth, new_inquiry(channel_message_id="ig-9")).json()
+    escalation = {"unit_code": "PERBEND", "reason": "pembayaran", "message": "Kami teruskan."}
+    one = act(client, auth, first["id"], "escalate", escalation)
+    assert one.status_code == 200, one.text
+    two = act(client, auth, second["id"], "escalate", escalation)
+    numbers = [one.json()["ticket_number"], two.json()["ticket_number"]]
+    year = one.json()["sla"]["first_response_at"][:4]
+    prefix = f"{OFFICE}-{year}-"
+    assert all(n.startswith(prefix) for n in numbers)
+    assert int(numbers[1][-6:]) == int(numbers[0][-6:]) + 1
+    assert numbers[0] in one.json()["messages"][-1]["body"]
+    assert one.json()["assignee"] == "u1"
+
+    unit = auth("unit", office=None, unit="PERBEND", sub="unit-1")
+    other_unit = auth("unit", office=None, unit="P2")
+    assert client.get(f"/v1/inquiries/{first['id']}", headers=unit).status_code == 200
+    assert client.get(f"/v1/inquiries/{first['id']}", headers=other_unit).status_code == 404
+    listed = client.get("/v1/inquiries", headers=unit).json()["items"]
+    assert {i["id"] for i in listed} == {first["id"], second["id"]}
+
+    public = client.get(
+        f"/v1/public/tickets/{numbers[0]}", params={"contact": "cut.nyak@example.com"}
+    )
+    assert public.status_code == 200, public.text
+    assert public.json()["status"] == "escalated"
+    assert "requester" not in public.json()
+    by_phone = client.get(f"/v1/public/tickets/{numbers[0]}", params={"contact": "081234567890"})
+    assert by_phone.status_code == 200
+    wrong = client.get(f"/v1/public/tickets/{numbers[0]}", params={"contact": "x@example.com"})
+    assert wrong.status_code == 404
+
+    resolved = client.post(
+        f"/v1/inquiries/{first['id']}/resolve", json={"message": "Sudah diproses."}, headers=unit
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["status"] == "resolved"
+    assert numbers[0] in resolved.json()["messages"][-1]["body"]
+    assert (
+        client.get(
+            f"/v1/public/tickets/{numbers[0]}", params={"contact": "cut.nyak@example.com"}
+        ).json()["status"]
+        == "resolved"
+    )
+
+
+def test_public_lookup_is_rate_limited(client: TestClient) -> None:
+    statuses = [
+        client.get(
+            "/v1/public/tickets/KANWIL-ACEH-2026-000001", params={"contact": "a@example.com"}
+        ).status_code
+        for _ in range(12)
+    ]
+    assert statuses[:10] == [404] * 10
+    assert statuses[10:] == [429, 429]
+
+
+def test_lists_mask_identity_numbers(client: TestClient, auth: TokenFactory) -> None:
+    inquiry = post(client, auth).json()
+    officer = client.get(f"/v1/inquiries/{inquiry['id']}", headers=auth("officer")).json()
+    assert officer["requester"]["nik"] == "1171024108900001"
+    page = client.get("/v1/inquiries", headers=auth("officer")).json()
+    item = next(i for i in page["items"] if i["id"] == inquiry["id"])
+    assert item["requester"]["nik"] == "1171**********01"
+    assert item["requester"]["npwp"] == "0123*********00"
+    head = client.get(f"/v1/inquiries/{inquiry['id']}", headers=auth("head")).json()
+    assert head["requester"]["nik"] == "1171**********01"
+
+
+def test_work_queue_filters_and_pages(client: TestClient, auth: TokenFactory) -> None:
+    ids = []
+    for i, received in enumerate(
+        [
+            "2026-11-23T09:00:00+07:00",
+            "2026-11-23T15:30:00+07:00",
+            "2026-11-20T09:00:00+07:00",
+            "2026-11-24T09:00:00+07:00",
+        ]
+    ):
+        body = new_inquiry(
+            channel_message_id=f"q-{i}", received_at=received, subject=f"Pertanyaan {i}"
+        )
+        ids.append(post(client, auth, body).json()["id"])
+    officer = auth("officer")
+    page1 = client.get("/v1/inquiries", params={"limit": 2}, headers=officer).json()
+    assert len(page1["items"]) == 2
+    page2 = client.get(
+        "/v1/inquiries", params={"limit": 2, "cursor": page1["next_cursor"]}, headers=officer
+    ).json()
+    ordered = [i["id"] for i in page1["items"] + page2["items"]]
+    # ids[1] (late on Monday) and ids[3] (Tuesday morning) are both due Wednesday 17:00.
+    assert ordered[:2] == [ids[2], ids[0]]
+    assert sorted(ordered[2:]) == sorted([ids[1], ids[3]])
+    assert page2["next_cursor"] is None
+    dues = [i["sla"]["due_at"] for i in page1["items"] + page2["items"]]
+    assert dues == sorted(dues)
+
+    newest = client.get("/v1/inquiries", params={"sort": "-received_at"}, headers=officer)
+    assert [i["id"] for i in newest.json()["items"]] == [ids[3], ids[1], ids[0], ids[2]]
+    found = client.get("/v1/inquiries", params={"q": "pertanyaan 1"}, headers=officer)
+    assert [i["id"] for i in found.json()["items"]] == [ids[1]]
+    act(client, auth, ids[0], "assign", {"assignee": "u1"})
+    mine = client.get("/v1/inquiries", params={"assignee": "me"}, headers=officer)
+    assert [i["id"] for i in mine.json()["items"]] == [ids[0]]
+    progress = client.get("/v1/inquiries", params={"status": "in_progress"}, headers=officer)
+    assert [i["id"] for i in progress.json()["items"]] == [ids[0]]
+    due = client.get(
+        "/v1/inquiries", params={"due_before": "2026-11-25T00:00:00+07:00"}, headers=officer
+    )
+    assert {i["id"] for i in due.json()["items"]} == {ids[0], ids[2]}
+    breached = client.get("/v1/inquiries", params={"sla_state": "breached"}, headers=officer)
+    assert {i["id"] for i in breached.json()["items"]} == set(ids)
+    bad = client.get("/v1/inquiries", params={"cursor": "garbage"}, headers=officer)
+    assert bad.status_code == 422
+    elsewhere = client.get("/v1/inquiries", headers=auth("officer", office="KPPBC-LANGSA"))
+    assert elsewhere.json()["items"] == []
+    assert client.get("/v1/inquiries", headers=auth("integration")).status_code == 403
+
+
+ACTIONS = {
+    "assign": {"assignee": "u1"},
+    "request-info": {"message": "Data?"},
+    "consultations": {"with": "supervisor", "question": "?"},
+    "answer": {"message": "Jawaban"},
+    "escalate": {"unit_code": "P2", "reason": "r", "message": "m"},
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+@pytest.mark.parametrize(
+    ("role", "office", "expected"),
+    [
+        ("officer", OFFICE, 200),
+        ("coordinator", OFFICE, 200),
+        ("supervisor", OFFICE, 200),
+        ("officer", "KPPBC-LANGSA", 404),
+        ("head", OFFICE, 403),
+        ("compliance", None, 403),
+        ("admin", None, 403),
+        ("integration", OFFICE, 404),
+        ("unit", None, 404),
+    ],
+)
+def test_authorisation_matrix(
+    client: TestClient,
+    auth: TokenFactory,
+    action: str,
+    role: str,
+    office: str | None,
+    expected: int,
+) -> None:
+    iid = post(client, auth).json()["id"]
+    response = client.post(
+        f"/v1/inquiries/{iid}/{action}",
+        json=ACTIONS[action],
+        headers=auth(role, office=office, sub="u1", unit="P9"),
+    )
+    want = 201 if expected == 200 and action == "consultations" else expected
+    assert response.status_code == want, response.text
+
+
+def test_follow_up_only_from_integrations(client: TestClient, auth: TokenFactory) -> None:
+    iid = post(client, auth).json()["id"]
+    body = {"message": "tambahan"}
+    assert (
+        client.post(f"/v1/inquiries/{iid}/messages", json=body, headers=auth("officer")).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/v1/inquiries/{iid}/messages",
+            json=body,
+            headers=auth("integration", office="KPPBC-LANGSA"),
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/v1/inquiries/{iid}/messages", json=body, headers=auth("integration")
+        ).status_code
+        == 201
+    )
+
+
+def test_officer_assigns_only_themselves(client: TestClient, auth: TokenFactory) -> None:
+    iid = post(client, auth).json()["id"]
+    assert act(client, auth, iid, "assign", {"assignee": "someone-else"}).status_code == 403
+    assert (
+        act(
+            client, auth, iid, "assign", {"assignee": "someone-else"}, role="coordinator"
+        ).status_code
+        == 200
+    )
+
+
+def test_resolve_needs_the_unit_or_a_coordinator(client: TestClient, auth: TokenFactory) -> None:
+    iid = post(client, auth).json()["id"]
+    act(client, auth, iid, "escalate", ACTIONS["escalate"])
+    message = {"message": "Selesai"}
+    assert act(client, auth, iid, "resolve", message).status_code == 403
+    assert (
+        client.post(
+            f"/v1/inquiries/{iid}/resolve",
+            json=message,
+            headers=auth("unit", office=None, unit="PERBEND"),
+        ).status_code
+        == 404
+    )
+    assert act(client, auth, iid, "resolve", message, role="coordinator").status_code == 200
+
+
+def test_unknown_inquiry_is_404(client: TestClient, auth: TokenFactory) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert client.get(f"/v1/inquiries/{missing}", headers=auth("officer")).status_code == 404
+    assert act(client, auth, missing, "answer", {"message": "x"}).status_code == 404
+    assert client.get("/v1/inquiries/not-a-uuid", headers=auth("officer")).status_code == 422
