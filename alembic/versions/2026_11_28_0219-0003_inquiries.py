@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-28 02:19:30.719255
+Create Date: 2026-11-28 02:54:45.613600
 """
 
 from collections.abc import Sequence
@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('closed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('survey_code', sa.String(length=32), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
+    sa.Column('idempotency_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('created_by', sa.String(length=200), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
@@ -127,6 +128,7 @@ def upgrade() -> None:
     op.create_table('inquiry_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('inquiry_id', sa.Uuid(), nullable=False),
+    sa.Column('office_code', sa.String(length=32), nullable=False),
     sa.Column('direction', sa.String(length=8), nullable=False),
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
@@ -137,7 +139,7 @@ def upgrade() -> None:
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['inquiry_id'], ['inquiry.id'], name=op.f('fk_inquiry_message_inquiry_id_inquiry')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inquiry_message')),
-    sa.UniqueConstraint('channel', 'channel_message_id', name='uq_inquiry_message_channel_id')
+    sa.UniqueConstraint('office_code', 'channel', 'channel_message_id', name='uq_inquiry_message_channel_id')
     )
     with op.batch_alter_table('inquiry_message', schema=None) as batch_op:
         batch_op.create_index('ix_inquiry_message_inquiry', ['inquiry_id', 'created_at'], unique=False)

@@ -9,13 +9,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.calendar.engine import SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR, normalise_hours
+from app.core.schemas import Input
 
 MAX_OVERRIDE_DAYS = 366
 MAX_CALENDAR_DAYS = 366
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class Interval(BaseModel):
+class Interval(Input):
     """Opening hours within one day, local time, end exclusive."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,7 +56,7 @@ def _supported(day: date, field: str) -> None:
         )
 
 
-class OverrideCreate(BaseModel):
+class OverrideCreate(Input):
     """A closure or other hours for a date range."""
 
     model_config = ConfigDict(
@@ -130,7 +131,7 @@ class OverrideList(BaseModel):
     items: list[OverrideRead]
 
 
-class WeeklyHours(BaseModel):
+class WeeklyHours(Input):
     """Working hours of each weekday, local time; an empty list is a day off."""
 
     model_config = ConfigDict(

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.context import request_id_var
@@ -73,7 +73,9 @@ class InvalidField(Unprocessable):
     """A single field that is well-typed but not acceptable (e.g. a bad check digit)."""
 
     def __init__(self, pointer: str, detail: str) -> None:
-        super().__init__(detail, errors=[{"pointer": pointer, "detail": detail}])
+        # "#/..." points into the body; anything else names a query, path or header parameter.
+        where = "pointer" if pointer.startswith("#") else "parameter"
+        super().__init__(detail, errors=[{where: pointer, "detail": detail}])
 
 
 class FieldError(BaseModel):
@@ -192,6 +194,17 @@ async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A value the database cannot hold (out of range, unrepresentable): the client's input.
+    logger.warning("data error: %s", type(getattr(exc, "orig", exc)).__name__)
+    return problem_response(
+        422,
+        "validation_failed",
+        "A value in the request cannot be stored.",
+        title="Request is not valid",
+    )
+
+
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     logger.error("database error: %s", type(getattr(exc, "orig", exc)).__name__)
     return problem_response(
@@ -215,6 +228,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 

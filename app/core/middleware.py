@@ -73,7 +73,7 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            rejection = self._reject(scope["method"], headers)
+            rejection = self._reject(scope["method"], headers) or self._nul_in_url(scope)
             if rejection is not None:
                 await rejection(scope, receive, send_wrapper)
                 return
@@ -135,6 +135,16 @@ class RequestMiddleware:
         if media_type in ACCEPTED_MEDIA_TYPES or media_type.endswith("+json"):
             return None
         return self._unsupported(media_type)
+
+    @staticmethod
+    def _nul_in_url(scope: Scope) -> ASGIApp | None:
+        # No identifier or filter contains NUL; PostgreSQL cannot even compare with one.
+        raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
+            return problem_response(
+                422, "validation_failed", "NUL characters are not allowed in the URL."
+            )
+        return None
 
     @staticmethod
     def _unsupported(media_type: str | None) -> ASGIApp:

@@ -1,10 +1,14 @@
-"""A small in-process sliding-window rate limiter for unauthenticated endpoints."""
+"""A small in-process sliding-window rate limiter for unauthenticated endpoints.
+
+Per process: with several workers each keeps its own counts, so the effective limit is
+the configured one times the workers, still enough to stop guessing at scale.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 from app.core.errors import RateLimited
 
@@ -16,21 +20,25 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self.max_keys = max_keys
-        self._calls: dict[str, deque[float]] = {}
+        self._calls: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> None:
+    def hit(self, key: str, limit: int | None = None) -> None:
         """Count a call for ``key``; RateLimited (429) when over the limit."""
+        limit = limit or self.limit
         now = time.monotonic()
         with self._lock:
             calls = self._calls.get(key)
             if calls is None:
-                if len(self._calls) >= self.max_keys:
-                    self._calls.clear()  # under a flood of keys, forget rather than grow
+                # Under a flood of keys, forget the least recently seen, not everyone.
+                while len(self._calls) >= self.max_keys:
+                    self._calls.popitem(last=False)
                 calls = self._calls[key] = deque()
+            else:
+                self._calls.move_to_end(key)
             while calls and now - calls[0] >= self.window:
                 calls.popleft()
-            if len(calls) >= self.limit:
+            if len(calls) >= limit:
                 retry = max(1, int(self.window - (now - calls[0])) + 1)
                 raise RateLimited(
                     "Too many lookups; try again later.", headers={"Retry-After": str(retry)}

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_
-from sqlmodel import col
+from sqlmodel import Session, col, select
 
 from app.core.errors import Forbidden, NotFound
 from app.core.security import Principal, Role
-from app.inquiries.models import Inquiry
+from app.inquiries.models import Consultation, Inquiry
 
 STAFF = frozenset({Role.officer, Role.coordinator, Role.supervisor})
 OFFICE_READERS = STAFF | {Role.head}
@@ -44,12 +44,26 @@ def _unit_sees(principal: Principal, inquiry: Inquiry) -> bool:
 
 
 def can_read(principal: Principal, inquiry: Inquiry) -> bool:
-    """Whether the caller may see the inquiry at all."""
+    """Whether the caller may see the inquiry by role alone (see :func:`sees`)."""
     if principal.cross_office:
         return True
     if principal.has_any(OFFICE_READERS) and principal.office == inquiry.office_code:
         return True
     return _unit_sees(principal, inquiry)
+
+
+def sees(session: Session, principal: Principal, inquiry: Inquiry) -> bool:
+    """``can_read``, counting consultations addressed to the caller's unit."""
+    if can_read(principal, inquiry):
+        return True
+    if Role.unit not in principal.roles or principal.unit is None:
+        return False
+    consulted = session.exec(
+        select(Consultation.id).where(
+            Consultation.inquiry_id == inquiry.id, Consultation.unit_code == principal.unit
+        )
+    ).first()
+    return consulted is not None
 
 
 def visible(principal: Principal) -> Any:
@@ -61,6 +75,8 @@ def visible(principal: Principal) -> Any:
         conditions.append(col(Inquiry.office_code) == principal.office)
     if Role.unit in principal.roles and principal.unit:
         conditions.append(col(Inquiry.escalated_unit_code) == principal.unit)
+        consulted = select(Consultation.inquiry_id).where(Consultation.unit_code == principal.unit)
+        conditions.append(col(Inquiry.id).in_(consulted))
     return or_(*conditions) if conditions else false()
 
 
@@ -72,16 +88,20 @@ def ensure_can_list(principal: Principal) -> None:
         raise Forbidden("your roles do not include reading inquiries")
 
 
-def ensure_may(principal: Principal, action: str, inquiry: Inquiry) -> None:
-    """404 when the caller cannot see the inquiry, 403 when they may not do ``action``."""
+def ensure_may(
+    principal: Principal, action: str, inquiry: Inquiry, *, visible_to_caller: bool | None = None
+) -> None:
+    """404 when the caller cannot see the inquiry, 403 when they may not do ``action``
+    (``visible_to_caller``: the result of :func:`sees`, when the caller has it)."""
+    readable = can_read(principal, inquiry) if visible_to_caller is None else visible_to_caller
     in_office = principal.office == inquiry.office_code
     if action == "follow_up":
         if Role.integration in principal.roles and in_office:
             return
-        if not can_read(principal, inquiry):
+        if not readable:
             raise NotFound("No such inquiry.")
         raise Forbidden("only channel integrations post the requester's messages")
-    if not can_read(principal, inquiry):
+    if not readable:
         raise NotFound("No such inquiry.")
     if action == "resolve":
         allowed = (Role.coordinator in principal.roles and in_office) or _unit_sees(
@@ -104,6 +124,10 @@ def ensure_office_staff(principal: Principal, office_code: str) -> None:
 def sees_identity_numbers(principal: Principal, inquiry: Inquiry) -> bool:
     """Officers working the inquiry's office see NIK and NPWP in full."""
     return principal.has_any(STAFF) and principal.office == inquiry.office_code
+
+
+# Document types whose numbers carry an NPWP (a personal tax number for individuals).
+IDENTITY_DOCUMENTS = frozenset({"npwp", "nitku", "nppbkc"})
 
 
 def mask(value: str | None) -> str | None:

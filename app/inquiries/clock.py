@@ -72,8 +72,13 @@ def view(
         due, risk = moved.due_at, moved.at_risk_at
     if inquiry.sla_outcome is not None:
         state = inquiry.sla_outcome
-    elif inquiry.status == Status.awaiting_requester and policy.pause_when_awaiting_requester:
-        state = "paused"
+    elif (
+        inquiry.status == Status.awaiting_requester
+        and policy.pause_when_awaiting_requester
+        and inquiry.awaiting_since is not None
+    ):
+        # The clock stands still, unless it had run out before the pause began.
+        state = "breached" if inquiry.due_at < inquiry.awaiting_since else "paused"
     else:
         state = sla_state(calendar, policy, due, now)
     left = 0 if inquiry.sla_outcome else working_seconds_left(calendar, due, now)

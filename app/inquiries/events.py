@@ -21,7 +21,7 @@ def record(
     to_status: Status | None,
     details: dict[str, Any] | None = None,
 ) -> InquiryEvent:
-    """Add an audit event; ``details`` must hold no personal data."""
+    """Add an audit event, dated at the inquiry's change; ``details`` hold no personal data."""
     event = InquiryEvent(
         inquiry_id=inquiry.id,
         action=action,
@@ -30,6 +30,7 @@ def record(
         from_status=from_status.value if from_status else None,
         to_status=to_status.value if to_status else None,
         details=details or {},
+        at=inquiry.updated_at,
     )
     session.add(event)
     return event

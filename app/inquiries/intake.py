@@ -8,6 +8,7 @@ clients without message ids, scoped to the calling client.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -18,13 +19,12 @@ from sqlmodel import Session, select
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import CalendarRangeError
 from app.channels.kinds import Channel
-from app.core.errors import Conflict, InvalidField
+from app.core.errors import Conflict, InvalidField, Unprocessable
 from app.core.security import Principal
 from app.inquiries import access
 from app.inquiries.clock import pause_so_far, schedule
 from app.inquiries.events import record, touch
 from app.inquiries.models import Inquiry, InquiryDocument, InquiryMessage
-from app.inquiries.queries import Parts
 from app.inquiries.schemas import FollowUpIn, InquiryCreate
 from app.inquiries.states import Status
 from app.offices.service import get_office
@@ -48,9 +48,12 @@ def _received(value: datetime | None, now: datetime, pointer: str) -> datetime:
     return value
 
 
-def _by_message_id(session: Session, channel: str, message_id: str) -> Inquiry | None:
+def _by_message_id(
+    session: Session, office_code: str, channel: str, message_id: str
+) -> Inquiry | None:
     inquiry_id = session.exec(
         select(InquiryMessage.inquiry_id).where(
+            InquiryMessage.office_code == office_code,
             InquiryMessage.channel == channel,
             InquiryMessage.channel_message_id == message_id,
         )
@@ -58,22 +61,29 @@ def _by_message_id(session: Session, channel: str, message_id: str) -> Inquiry |
     return None if inquiry_id is None else session.get(Inquiry, inquiry_id)
 
 
-def _by_idempotency_key(session: Session, client: str, key: str) -> Inquiry | None:
-    return session.exec(
-        select(Inquiry).where(Inquiry.created_by == client, Inquiry.idempotency_key == key)
-    ).first()
+def fingerprint(data: InquiryCreate) -> str:
+    """A digest of the request, to tell a retry from another request under the same key."""
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
 
 
 def _existing(
     session: Session, principal: Principal, data: InquiryCreate, key: str | None
 ) -> Inquiry | None:
     if data.channel_message_id is not None:
-        found = _by_message_id(session, data.channel, data.channel_message_id)
+        found = _by_message_id(session, data.office_code, data.channel, data.channel_message_id)
         if found is not None:
             return found
-    if key is not None:
-        return _by_idempotency_key(session, principal.sub, key)
-    return None
+    if key is None:
+        return None
+    found = session.exec(
+        select(Inquiry).where(Inquiry.created_by == principal.sub, Inquiry.idempotency_key == key)
+    ).first()
+    if found is not None and found.idempotency_fingerprint != fingerprint(data):
+        raise Unprocessable(
+            "This Idempotency-Key was used for a different request; use a new key.",
+            errors=[{"parameter": "Idempotency-Key", "detail": "reused for another request"}],
+        )
+    return found
 
 
 def create_inquiry(
@@ -85,9 +95,9 @@ def create_inquiry(
     data: InquiryCreate,
     idempotency_key: str | None,
     now: datetime,
-) -> tuple[Inquiry, Parts | None]:
-    """Record a new inquiry; returns it with its parts, or with None when it had been
-    posted before (same channel message id or idempotency key)."""
+) -> tuple[Inquiry, bool]:
+    """Record a new inquiry; returns it and False when it had been posted before (same
+    channel message id in the office, or the caller's same idempotency key)."""
     access.ensure_office_staff(principal, data.office_code)
     # No look-up first: the unique constraints decide, and a repeat costs a savepoint.
     office = get_office(session=session, code=data.office_code)
@@ -96,7 +106,7 @@ def create_inquiry(
     if data.channel == Channel.email and data.requester.email is None:
         raise InvalidField("#/requester/email", "an email inquiry needs the requester's email")
     received_at = _received(data.received_at, now, "#/received_at")
-    calendar = calendars.get(session, office.code)
+    calendar = calendars.get(session, office.code, fresh=True)
     policy_record = policies.resolve(session, office.code, data.channel)
     try:
         clock = schedule(calendar, to_engine(policy_record), received_at, 0)
@@ -126,10 +136,12 @@ def create_inquiry(
             at_risk_at=clock.at_risk_at,
             survey_code=secrets.token_urlsafe(12),
             idempotency_key=idempotency_key,
+            idempotency_fingerprint=None if idempotency_key is None else fingerprint(data),
             created_by=principal.sub,
         )
         message = InquiryMessage(
             inquiry_id=inquiry.id,
+            office_code=office.code,
             direction="inbound",
             kind="request",
             channel=data.channel,
@@ -162,10 +174,17 @@ def create_inquiry(
             # reference collided; the first is answered with the winner's inquiry.
             existing = _existing(session, principal, data, idempotency_key)
             if existing is not None:
-                return existing, None
+                return existing, False
             continue
-        return inquiry, Parts(documents=documents, messages=[message])
+        return inquiry, True
     raise Conflict("Could not record the inquiry; try again.")
+
+
+def _same_inquiry(seen: Inquiry | None, inquiry: Inquiry) -> bool:
+    """False (posted before) when the message is this inquiry's; 409 when another's."""
+    if seen is None or seen.id != inquiry.id:
+        raise Conflict("That channel message id was used for another message already.")
+    return False
 
 
 def post_follow_up(
@@ -181,14 +200,17 @@ def post_follow_up(
     """Record the requester's follow-up; an inquiry awaiting them resumes its clock."""
     access.ensure_may(principal, "follow_up", inquiry)
     if data.channel_message_id is not None:
-        seen = _by_message_id(session, inquiry.channel, data.channel_message_id)
+        seen = _by_message_id(
+            session, inquiry.office_code, inquiry.channel, data.channel_message_id
+        )
         if seen is not None:
-            if seen.id != inquiry.id:
-                raise Conflict("That channel message belongs to another inquiry.")
-            return inquiry, False
+            return inquiry, _same_inquiry(seen, inquiry)
     received_at = _received(data.received_at, now, "#/received_at")
+    if received_at < inquiry.received_at:
+        raise InvalidField("#/received_at", "a follow-up cannot precede the inquiry")
     message = InquiryMessage(
         inquiry_id=inquiry.id,
+        office_code=inquiry.office_code,
         direction="inbound",
         kind="follow_up",
         channel=inquiry.channel,
@@ -201,10 +223,15 @@ def post_follow_up(
             session.add(message)
             session.flush()
     except IntegrityError:
-        return inquiry, False
+        # A racing post of the same message won.
+        assert data.channel_message_id is not None
+        seen = _by_message_id(
+            session, inquiry.office_code, inquiry.channel, data.channel_message_id
+        )
+        return inquiry, _same_inquiry(seen, inquiry)
     before = Status(inquiry.status)
     if before == Status.awaiting_requester:
-        calendar = calendars.get(session, inquiry.office_code)
+        calendar = calendars.get(session, inquiry.office_code, fresh=True)
         policy = to_engine(
             policies.resolve(
                 session, inquiry.office_code, Channel(inquiry.channel), inquiry.policy_code

@@ -72,6 +72,8 @@ class Inquiry(SQLModel, table=True):
     survey_code: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
 
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(200)))
+    # SHA-256 of the request that used the key: the same key with another body is refused.
+    idempotency_fingerprint: str | None = Field(default=None, sa_column=Column(String(64)))
     created_by: str = Field(sa_column=Column(String(200), nullable=False))
     version: int = Field(default=1, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
@@ -83,13 +85,17 @@ class InquiryMessage(SQLModel, table=True):
 
     __tablename__ = "inquiry_message"
     __table_args__ = (
-        # A channel's message id identifies one inbound message: posting it again is a no-op.
-        UniqueConstraint("channel", "channel_message_id", name="uq_inquiry_message_channel_id"),
+        # A channel's message id identifies one inbound message of an office: posting it
+        # again is a no-op. Offices' integrations may number their messages alike.
+        UniqueConstraint(
+            "office_code", "channel", "channel_message_id", name="uq_inquiry_message_channel_id"
+        ),
         Index("ix_inquiry_message_inquiry", "inquiry_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False)
+    office_code: str = Field(sa_column=Column(String(32), nullable=False))
     direction: str = Field(sa_column=Column(String(8), nullable=False))  # inbound | outbound
     kind: str = Field(sa_column=Column(String(24), nullable=False))
     channel: str = Field(sa_column=Column(String(16), nullable=False))

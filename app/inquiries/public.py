@@ -33,6 +33,9 @@ def ticket_status(
     """For the requester: the ticket's status and dates, when `contact` is the email or
     phone number the inquiry came with. Rate-limited per client address."""
     limiter: RateLimiter = request.app.state.public_limiter
+    # The client address is the proxy's unless uvicorn trusts it for X-Forwarded-For
+    # (FORWARDED_ALLOW_IPS); a ticket also has a budget of its own against guessing.
     client = request.client.host if request.client else "unknown"
-    limiter.hit(client)
+    limiter.hit(f"client:{client}")
+    limiter.hit(f"ticket:{ticket_number[:64]}", limiter.limit * 3)
     return queries.public_ticket(session, ticket_number[:64], contact)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, not_, or_
 from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache
@@ -32,6 +32,7 @@ from app.inquiries.schemas import (
     EventView,
     InquiryDetail,
     InquiryPage,
+    InquiryReceipt,
     InquirySummary,
     MessageView,
     PublicTicket,
@@ -40,6 +41,7 @@ from app.inquiries.schemas import (
 )
 from app.inquiries.states import Status
 from app.inquiries.workflow import etag
+from app.sla.models import SlaPolicyRecord
 from app.sla.policies import PolicyCache, to_engine
 
 Sort = Literal["due_at", "-received_at"]
@@ -120,6 +122,15 @@ class Viewer:
             "etag": etag(inquiry),
         }
 
+    def document(self, inquiry: Inquiry, document: InquiryDocument) -> DocumentView:
+        """A document; numbers that contain a tax number are masked like the requester's."""
+        number = document.number
+        if document.type in access.IDENTITY_DOCUMENTS and not access.sees_identity_numbers(
+            self.principal, inquiry
+        ):
+            number = access.mask(number) or ""
+        return DocumentView(type=document.type, number=number, legacy=document.legacy)
+
     def _parts(self, inquiry: Inquiry) -> Parts:
         session = self.session
         return Parts(
@@ -146,22 +157,32 @@ class Viewer:
             ),
         )
 
+    def receipt(self, inquiry: Inquiry) -> InquiryReceipt:
+        """What the posting integration gets back."""
+        return InquiryReceipt(
+            id=inquiry.id,
+            reference=inquiry.reference,
+            office_code=inquiry.office_code,
+            channel=Channel(inquiry.channel),
+            status=Status(inquiry.status),
+            received_at=inquiry.received_at,
+            sla=self.sla(inquiry),
+            etag=etag(inquiry),
+        )
+
     def summary(self, inquiry: Inquiry) -> InquirySummary:
         """An inquiry as a list shows it."""
         return InquirySummary(**self._summary_fields(inquiry, in_list=True))
 
-    def detail(self, inquiry: Inquiry, known: Parts | None = None) -> InquiryDetail:
-        """An inquiry with its messages, documents and consultations (``known``: the parts
-        the caller already holds, such as intake's, so they need not be read again)."""
-        parts = known or self._parts(inquiry)
+    def detail(self, inquiry: Inquiry) -> InquiryDetail:
+        """An inquiry with its messages, documents and consultations."""
+        parts = self._parts(inquiry)
         documents, messages, consultations = parts.documents, parts.messages, parts.consultations
         return InquiryDetail(
             **self._summary_fields(inquiry, in_list=False),
             channel_account=inquiry.channel_account,
             message=inquiry.message,
-            documents=[
-                DocumentView(type=d.type, number=d.number, legacy=d.legacy) for d in documents
-            ],
+            documents=[self.document(inquiry, d) for d in documents],
             messages=[
                 MessageView(
                     id=m.id or 0,
@@ -197,7 +218,9 @@ class Viewer:
 def readable(session: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
     """The inquiry if the caller may see it, else NotFound."""
     inquiry = session.get(Inquiry, inquiry_id)
-    if inquiry is None or not access.can_read(principal, inquiry):
+    if inquiry is None:
+        raise NotFound("No such inquiry.")
+    if not access.sees(session, principal, inquiry):
         raise NotFound("No such inquiry.")
     return inquiry
 
@@ -224,21 +247,24 @@ def events(session: Session, inquiry: Inquiry) -> list[EventView]:
     ]
 
 
-def _encode_cursor(value: datetime, inquiry_id: uuid.UUID) -> str:
-    raw = json.dumps([value.isoformat(), str(inquiry_id)]).encode()
+def _encode_cursor(sort: str, value: datetime, inquiry_id: uuid.UUID) -> str:
+    raw = json.dumps([sort, value.isoformat(), str(inquiry_id)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[datetime, uuid.UUID]:
+    invalid = InvalidField("cursor", "cursor is not one this service issued for this sort")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, inquiry_id = json.loads(raw)
+        issued_for, value, inquiry_id = json.loads(raw)
+        if not (isinstance(value, str) and isinstance(inquiry_id, str)) or issued_for != sort:
+            raise invalid
         moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            raise ValueError("naive")
+        if moment.tzinfo is None or not 1971 <= moment.year <= 2100:
+            raise invalid
         return moment, uuid.UUID(inquiry_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidField("cursor", "cursor is not one this service issued") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise invalid from exc
 
 
 def list_inquiries(
@@ -274,7 +300,9 @@ def list_inquiries(
     if due_before is not None:
         query = query.where(Inquiry.due_at < due_before)
     if sla_state is not None:
-        query = query.where(_sla_condition(sla_state, now))
+        query = query.join(
+            SlaPolicyRecord, col(SlaPolicyRecord.code) == col(Inquiry.policy_code)
+        ).where(_sla_condition(sla_state, now))
     if q:
         pattern = (
             "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -288,7 +316,7 @@ def list_inquiries(
         )
     key = col(Inquiry.due_at) if sort == "due_at" else col(Inquiry.received_at)
     if cursor is not None:
-        value, last_id = _decode_cursor(cursor)
+        value, last_id = _decode_cursor(cursor, sort)
         if sort == "due_at":
             query = query.where(or_(key > value, and_(key == value, col(Inquiry.id) > last_id)))
         else:
@@ -302,7 +330,8 @@ def list_inquiries(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode_cursor(last.due_at if sort == "due_at" else last.received_at, last.id)
+        moment = last.due_at if sort == "due_at" else last.received_at
+        next_cursor = _encode_cursor(sort, moment, last.id)
     return rows, next_cursor
 
 
@@ -310,13 +339,21 @@ def _sla_condition(state: str, now: datetime) -> Any:
     # The engine works in whole seconds; so does the comparison with at_risk_at.
     now = now.replace(microsecond=0)
     open_, outcome = col(Inquiry.sla_outcome).is_(None), col(Inquiry.sla_outcome)
-    running = and_(open_, col(Inquiry.status) != Status.awaiting_requester)
+    due, since = col(Inquiry.due_at), col(Inquiry.awaiting_since)
+    # Awaiting the requester under a policy that pauses: the clock stands still, unless it
+    # had run out before the pause began (then it stays breached).
+    pausing = and_(
+        col(Inquiry.status) == Status.awaiting_requester,
+        col(SlaPolicyRecord.pause_when_awaiting_requester).is_(True),
+        since.is_not(None),
+    )
+    running = and_(open_, not_(pausing))
     conditions = {
         "met": outcome == "met",
         "missed": outcome == "missed",
-        "paused": and_(open_, col(Inquiry.status) == Status.awaiting_requester),
-        "breached": and_(running, col(Inquiry.due_at) < now),
-        "at_risk": and_(running, col(Inquiry.at_risk_at) < now, col(Inquiry.due_at) >= now),
+        "paused": and_(open_, pausing, due >= since),
+        "breached": or_(and_(running, due < now), and_(open_, pausing, due < since)),
+        "at_risk": and_(running, col(Inquiry.at_risk_at) < now, due >= now),
         "on_track": and_(running, col(Inquiry.at_risk_at) >= now),
     }
     return conditions[state]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from app.calendar.cache import CalendarCache
 from app.channels.kinds import Channel
 from app.core.db import SessionDep, utcnow
 from app.core.errors import problem_responses
+from app.core.schemas import Instant
 from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import intake, queries
 from app.inquiries.models import Consultation, Inquiry
@@ -26,11 +26,12 @@ from app.inquiries.schemas import (
     InquiryCreate,
     InquiryDetail,
     InquiryPage,
+    InquiryReceipt,
     MessageIn,
     SlaStateName,
 )
 from app.inquiries.states import Status
-from app.inquiries.workflow import Workflow, load
+from app.inquiries.workflow import Workflow, etag, load
 from app.sla.policies import PolicyCache
 
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
@@ -56,11 +57,22 @@ def _detail(
     principal: Principal,
     inquiry: Inquiry,
     response: Response,
-    known: queries.Parts | None = None,
 ) -> InquiryDetail:
-    detail = _viewer(request, session, principal).detail(inquiry, known)
+    detail = _viewer(request, session, principal).detail(inquiry)
     response.headers["ETag"] = detail.etag
     return detail
+
+
+def _receipt(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    inquiry: Inquiry,
+    response: Response,
+) -> InquiryReceipt:
+    receipt = _viewer(request, session, principal).receipt(inquiry)
+    response.headers["ETag"] = receipt.etag
+    return receipt
 
 
 def _workflow(
@@ -81,9 +93,9 @@ def _workflow(
     "",
     summary="Post a new inquiry",
     status_code=status.HTTP_201_CREATED,
-    response_model=InquiryDetail,
+    response_model=InquiryReceipt,
     responses={
-        200: {"model": InquiryDetail, "description": "Posted before: the existing inquiry"},
+        200: {"model": InquiryReceipt, "description": "Posted before: the existing inquiry"},
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -95,13 +107,18 @@ def create_inquiry(
     response: Response,
     idempotency_key: Annotated[
         str | None,
-        Header(max_length=200, description="makes retries safe for clients without message ids"),
+        Header(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="makes retries safe for clients without message ids",
+        ),
     ] = None,
-) -> InquiryDetail:
+) -> InquiryReceipt:
     """Record a question from the public (integration or officer). Idempotent: the same
     channel message id, or `Idempotency-Key`, returns the existing inquiry with 200."""
     calendars, policies = _caches(request)
-    inquiry, parts = intake.create_inquiry(
+    inquiry, created = intake.create_inquiry(
         session=session,
         calendars=calendars,
         policies=policies,
@@ -110,10 +127,10 @@ def create_inquiry(
         idempotency_key=idempotency_key,
         now=utcnow(),
     )
-    if parts is None:
+    if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/inquiries/{inquiry.id}"
-    return _detail(request, session, principal, inquiry, response, parts)
+    return _receipt(request, session, principal, inquiry, response)
 
 
 @router.get(
@@ -131,7 +148,9 @@ def list_inquiries(
     channel: Channel | None = None,
     assignee: Annotated[str | None, Query(max_length=200, description="`me` or a subject")] = None,
     sla_state: SlaStateName | None = None,
-    due_before: datetime | None = None,
+    due_before: Annotated[
+        Instant | None, Query(description="with an offset, e.g. 2026-11-30T17:00:00+07:00")
+    ] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     sort: Annotated[queries.Sort, Query()] = "due_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -193,9 +212,9 @@ def get_events(
     "/{inquiry_id}/messages",
     summary="Relay the requester's follow-up",
     status_code=status.HTTP_201_CREATED,
-    response_model=InquiryDetail,
+    response_model=InquiryReceipt,
     responses={
-        200: {"model": InquiryDetail, "description": "Posted before: nothing changed"},
+        200: {"model": InquiryReceipt, "description": "Posted before: nothing changed"},
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -206,7 +225,7 @@ def post_follow_up(
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
-) -> InquiryDetail:
+) -> InquiryReceipt:
     """The requester's new message (integration); an inquiry awaiting them goes back to
     `in_progress` and its clock runs again. Idempotent by channel message id."""
     calendars, policies = _caches(request)
@@ -221,7 +240,7 @@ def post_follow_up(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return _detail(request, session, principal, inquiry, response)
+    return _receipt(request, session, principal, inquiry, response)
 
 
 def _action_result(
@@ -289,11 +308,14 @@ def consult(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
+    response: Response,
     if_match: IfMatch = None,
 ) -> ConsultationView:
-    """Internal coordination, never shown to the requester."""
+    """Internal coordination, never shown to the requester. The response's ETag is the
+    inquiry's new one."""
     workflow = _workflow(request, session, principal, inquiry_id)
     c = workflow.consult(data, if_match)
+    response.headers["ETag"] = etag(workflow.inquiry)
     return _consultation(c)
 
 
@@ -305,16 +327,20 @@ def consult(
 )
 def reply(
     inquiry_id: uuid.UUID,
-    consultation_id: int,
+    consultation_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     data: ConsultationReplyIn,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
+    response: Response,
     if_match: IfMatch = None,
 ) -> ConsultationView:
-    """The coordinator's, supervisor's or unit's answer to the officer."""
+    """The coordinator's, supervisor's or unit's answer to the officer. The response's
+    ETag is the inquiry's new one."""
     workflow = _workflow(request, session, principal, inquiry_id)
-    return _consultation(workflow.reply(consultation_id, data.answer, if_match))
+    consultation = workflow.reply(consultation_id, data.answer, if_match)
+    response.headers["ETag"] = etag(workflow.inquiry)
+    return _consultation(consultation)
 
 
 @router.post(

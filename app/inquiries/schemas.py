@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +16,7 @@ from pydantic import (
 )
 
 from app.channels.kinds import Channel
+from app.core.schemas import Input, Instant
 from app.inquiries import identifiers as ids
 from app.inquiries.states import Status
 from app.offices.schemas import OfficeCode
@@ -62,7 +62,7 @@ Nik = Annotated[str, StringConstraints(max_length=40), _via(ids.normalize_nik)]
 Npwp = Annotated[str, StringConstraints(max_length=40), _via(ids.normalize_npwp)]
 
 
-class RequesterIn(BaseModel):
+class RequesterIn(Input):
     """Who asks; a name and at least one way to reach them."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +85,7 @@ class RequesterIn(BaseModel):
         return self
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(Input):
     """A customs document the question is about."""
 
     model_config = ConfigDict(extra="forbid")
@@ -108,7 +108,7 @@ class DocumentIn(BaseModel):
         return self
 
 
-class InquiryCreate(BaseModel):
+class InquiryCreate(Input):
     """A new inquiry as a channel integration (or an officer) posts it."""
 
     model_config = ConfigDict(
@@ -142,14 +142,14 @@ class InquiryCreate(BaseModel):
         | None
     ) = Field(default=None, examples=["instagram:@bc_aceh"])
     channel_message_id: ChannelMessageId | None = None
-    received_at: AwareDatetime | None = Field(default=None, description="default: now")
+    received_at: Instant | None = Field(default=None, description="default: now")
     requester: RequesterIn
     subject: ShortText | None = None
     message: Text
     documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
 
 
-class FollowUpIn(BaseModel):
+class FollowUpIn(Input):
     """The requester's follow-up message, relayed by the integration."""
 
     model_config = ConfigDict(
@@ -167,10 +167,10 @@ class FollowUpIn(BaseModel):
 
     message: Text
     channel_message_id: ChannelMessageId | None = None
-    received_at: AwareDatetime | None = Field(default=None, description="default: now")
+    received_at: Instant | None = Field(default=None, description="default: now")
 
 
-class AssignIn(BaseModel):
+class AssignIn(Input):
     """Who works the inquiry."""
 
     model_config = ConfigDict(
@@ -180,7 +180,7 @@ class AssignIn(BaseModel):
     assignee: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class MessageIn(BaseModel):
+class MessageIn(Input):
     """A text for the requester."""
 
     model_config = ConfigDict(
@@ -191,7 +191,7 @@ class MessageIn(BaseModel):
     message: Text
 
 
-class ConsultationIn(BaseModel):
+class ConsultationIn(Input):
     """A question to a coordinator, the supervisor or a related unit (internal)."""
 
     model_config = ConfigDict(
@@ -218,7 +218,7 @@ class ConsultationIn(BaseModel):
         return self
 
 
-class ConsultationReplyIn(BaseModel):
+class ConsultationReplyIn(Input):
     """The answer to a consultation."""
 
     model_config = ConfigDict(
@@ -228,7 +228,7 @@ class ConsultationReplyIn(BaseModel):
     answer: Text
 
 
-class EscalateIn(BaseModel):
+class EscalateIn(Input):
     """Hand the inquiry to a related unit; the requester gets a ticket number."""
 
     model_config = ConfigDict(
@@ -338,6 +338,20 @@ class InquiryDetail(InquirySummary):
     escalated_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+
+
+class InquiryReceipt(BaseModel):
+    """What a channel integration learns of the inquiry it posted: enough to tell the
+    requester their reference and when to expect an answer, nothing internal."""
+
+    id: uuid.UUID
+    reference: str
+    office_code: str
+    channel: Channel
+    status: Status
+    received_at: datetime
+    sla: SlaView
+    etag: str
 
 
 class InquiryPage(BaseModel):

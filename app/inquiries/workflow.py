@@ -63,12 +63,13 @@ class Workflow:
         self.now = now
 
     def _begin(self, action: str, if_match: str | None) -> Status:
-        access.ensure_may(self.principal, action, self.inquiry)
-        if if_match is not None and if_match.strip() not in (etag(self.inquiry), "*"):
-            raise PreconditionFailed(
-                "The inquiry has changed since you read it; read it again.",
-                current_etag=etag(self.inquiry),
-            )
+        access.ensure_may(
+            self.principal,
+            action,
+            self.inquiry,
+            visible_to_caller=access.sees(self.session, self.principal, self.inquiry),
+        )
+        self._check_etag(if_match)
         current = Status(self.inquiry.status)
         allowed, _ = TRANSITIONS[action]
         if current not in allowed:
@@ -77,6 +78,17 @@ class Workflow:
                 current_status=current.value,
             )
         return current
+
+    def _check_etag(self, if_match: str | None) -> None:
+        if if_match is None:
+            return
+        current = etag(self.inquiry)
+        # If-Match may list several tags (RFC 9110); weak tags never match.
+        tags = {t.strip() for t in if_match.split(",")}
+        if current not in tags and "*" not in tags:
+            raise PreconditionFailed(
+                "The inquiry has changed since you read it; read it again.", current_etag=current
+            )
 
     def _finish(
         self, action: str, before: Status, after: Status | None, details: dict[str, object]
@@ -110,7 +122,7 @@ class Workflow:
         inquiry = self.inquiry
         if inquiry.awaiting_since is None:
             return
-        calendar = self.calendars.get(self.session, inquiry.office_code)
+        calendar = self.calendars.get(self.session, inquiry.office_code, fresh=True)
         policy = self._policy()
         inquiry.paused_working_seconds += pause_so_far(calendar, policy, inquiry, self.now)
         inquiry.awaiting_since = None
@@ -125,6 +137,7 @@ class Workflow:
         inquiry = self.inquiry
         message = InquiryMessage(
             inquiry_id=inquiry.id,
+            office_code=inquiry.office_code,
             direction="outbound",
             kind=kind,
             channel=inquiry.channel,
@@ -170,10 +183,14 @@ class Workflow:
     def assign(self, assignee: str, if_match: str | None) -> Inquiry:
         """Give the inquiry to ``assignee``; an officer may only take it themselves."""
         before = self._begin("assign", if_match)
-        if not self.principal.has_any({Role.coordinator, Role.supervisor}) and (
-            assignee != self.principal.sub
-        ):
-            raise Forbidden("an officer may assign inquiries only to themselves")
+        if not self.principal.has_any({Role.coordinator, Role.supervisor}):
+            if assignee != self.principal.sub:
+                raise Forbidden("an officer may assign inquiries only to themselves")
+            if self.inquiry.assignee not in (None, self.principal.sub):
+                raise Conflict(
+                    "The inquiry is assigned to someone else; a coordinator can reassign it.",
+                    current_status=self.inquiry.status,
+                )
         self.inquiry.assignee = assignee
         after = Status.in_progress if before == Status.new else None
         return self._finish("assign", before, after, {"assignee": assignee})
@@ -231,10 +248,12 @@ class Workflow:
                 {Role(consultation.with_role)}
             ):
                 raise Forbidden(f"this consultation is addressed to the {consultation.with_role}")
-        if if_match is not None and if_match.strip() not in (etag(self.inquiry), "*"):
-            raise PreconditionFailed("The inquiry has changed since you read it; read it again.")
+        self._check_etag(if_match)
         if consultation.answered_at is not None:
-            raise Conflict("This consultation has been answered already.")
+            raise Conflict(
+                "This consultation has been answered already.",
+                current_status=self.inquiry.status,
+            )
         consultation.answer = answer
         consultation.answered_by = principal.sub
         consultation.answered_at = self.now
@@ -261,13 +280,18 @@ class Workflow:
         )
 
     def escalate(self, data: EscalateIn, if_match: str | None) -> Inquiry:
-        """Hand over to a unit with a new ticket number, which the requester receives."""
+        """Hand over to a unit with a ticket number, which the requester receives. An
+        inquiry escalated before keeps its number: the requester already has it."""
         before = self._begin("escalate", if_match)
         self._claim_if_new(before)
         self._end_pause()
         inquiry = self.inquiry
-        year = self.now.astimezone(self.calendars.get(self.session, inquiry.office_code).tz).year
-        number = TicketNumberAllocator().allocate(self.session, inquiry.office_code, year)
+        number = inquiry.ticket_number
+        if number is None:
+            tz = self.calendars.get(self.session, inquiry.office_code).tz
+            number = TicketNumberAllocator().allocate(
+                self.session, inquiry.office_code, self.now.astimezone(tz).year
+            )
         inquiry.ticket_number = number
         inquiry.escalated_unit_code = data.unit_code
         inquiry.escalated_at = self.now

@@ -17,6 +17,8 @@ from pydantic import (
     field_validator,
 )
 
+from app.core.schemas import Input
+
 OFFICE_CODE_PATTERN = r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$"
 
 
@@ -49,7 +51,7 @@ OfficeName = Annotated[
 ]
 
 
-class OfficeCreate(BaseModel):
+class OfficeCreate(Input):
     """A new office."""
 
     model_config = ConfigDict(
@@ -73,7 +75,7 @@ class OfficeCreate(BaseModel):
     active: bool = True
 
 
-class OfficeUpdate(BaseModel):
+class OfficeUpdate(Input):
     """Changes to an office; fields left out stay as they are."""
 
     model_config = ConfigDict(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from app.calendar.engine import WorkingCalendar
@@ -40,20 +40,28 @@ def recompute_open_due_times(
     ``first_day``..``last_day`` (local dates, inclusive) bound the change; None means
     unbounded. ``office_code`` or ``policy_code`` narrows the inquiries considered.
     """
-    table = Inquiry.__table__.c  # type: ignore[attr-defined]
+    table = Inquiry.__table__  # type: ignore[attr-defined]
+    columns = table.c
     query = select(
-        table.id, table.received_at, table.paused_working_seconds, table.policy_code, table.due_at
-    ).where(table.sla_outcome.is_(None))
+        columns.id,
+        columns.received_at,
+        columns.paused_working_seconds,
+        columns.policy_code,
+        columns.due_at,
+        columns.version,
+    ).where(columns.sla_outcome.is_(None))
     if office_code is not None:
-        query = query.where(table.office_code == office_code)
+        query = query.where(columns.office_code == office_code)
     if policy_code is not None:
-        query = query.where(table.policy_code == policy_code)
+        query = query.where(columns.policy_code == policy_code)
     if last_day is not None:
-        query = query.where(table.received_at < _local_midnight(calendar, last_day + timedelta(1)))
+        query = query.where(
+            columns.received_at < _local_midnight(calendar, last_day + timedelta(1))
+        )
     if first_day is not None:
-        query = query.where(table.due_at >= _local_midnight(calendar, first_day))
+        query = query.where(columns.due_at >= _local_midnight(calendar, first_day))
 
-    groups: dict[str, list[tuple[object, int, int, int]]] = defaultdict(list)
+    groups: dict[str, list[tuple[object, int, int, int, int]]] = defaultdict(list)
     for row in session.execute(query):
         groups[row.policy_code].append(
             (
@@ -61,6 +69,7 @@ def recompute_open_due_times(
                 int(row.received_at.timestamp()),
                 row.paused_working_seconds,
                 int(row.due_at.timestamp()),
+                row.version,
             )
         )
 
@@ -78,13 +87,28 @@ def recompute_open_due_times(
         moved = np.flatnonzero(new != old)
         risk = bulk_at_risk_epochs(calendar, policy, new[moved])
         for index, at_risk in zip(moved.tolist(), risk.tolist(), strict=True):
+            moved_row = rows[index]
             changes.append(
                 {
-                    "id": rows[index][0],
-                    "due_at": datetime.fromtimestamp(int(new[index]), UTC),
-                    "at_risk_at": datetime.fromtimestamp(int(at_risk), UTC),
+                    "b_id": moved_row[0],
+                    "b_version": moved_row[4],
+                    "b_new_version": moved_row[4] + 1,
+                    "b_due": datetime.fromtimestamp(int(new[index]), UTC),
+                    "b_risk": datetime.fromtimestamp(int(at_risk), UTC),
                 }
             )
-    if changes:
-        session.execute(update(Inquiry), changes)
+    if not changes:
+        return 0
+    # A new version (ETag) for each moved inquiry; one that changed meanwhile (its version
+    # moved on) is left alone: the request that changed it computed its own due time.
+    statement = (
+        update(table)
+        .where(columns.id == bindparam("b_id"), columns.version == bindparam("b_version"))
+        .values(
+            due_at=bindparam("b_due"),
+            at_risk_at=bindparam("b_risk"),
+            version=bindparam("b_new_version"),
+        )
+    )
+    session.execute(statement, changes)
     return len(changes)

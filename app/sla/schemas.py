@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.channels.kinds import Channel
+from app.core.schemas import Input, Instant
 from app.offices.schemas import OfficeCode
 
 PolicyCode = Annotated[
@@ -17,7 +18,7 @@ PolicyCode = Annotated[
 ]
 
 
-class SlaPolicyWrite(BaseModel):
+class SlaPolicyWrite(Input):
     """An SLA policy's settings; the scope (channel, office) says where it applies."""
 
     model_config = ConfigDict(
@@ -61,13 +62,13 @@ class SlaPolicyList(BaseModel):
     items: list[SlaPolicyRead]
 
 
-class Pause(BaseModel):
+class Pause(Input):
     """A time the inquiry waited for the requester."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
     @model_validator(mode="after")
     def _ordered(self) -> Pause:
@@ -76,7 +77,7 @@ class Pause(BaseModel):
         return self
 
 
-class SlaCalculation(BaseModel):
+class SlaCalculation(Input):
     """When would an inquiry received at this instant be due?"""
 
     model_config = ConfigDict(
@@ -93,7 +94,7 @@ class SlaCalculation(BaseModel):
     )
 
     office_code: OfficeCode
-    received_at: AwareDatetime = Field(description="must carry an offset")
+    received_at: Instant = Field(description="must carry an offset")
     channel: Channel = Channel.email
     policy_code: PolicyCode | None = Field(
         default=None, description="default: the policy that applies to the office and channel"
@@ -144,7 +145,7 @@ class SlaResult(BaseModel):
     explanation: str
 
 
-class WorkingTimeQuery(BaseModel):
+class WorkingTimeQuery(Input):
     """Working time of an office between two instants."""
 
     model_config = ConfigDict(
@@ -161,8 +162,8 @@ class WorkingTimeQuery(BaseModel):
     )
 
     office_code: OfficeCode
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingTimeQuery:
