@@ -155,8 +155,9 @@ def create_inquiry(
         ]
         try:
             with session.begin_nested():
+                # One flush: the unit of work inserts parents before children by their
+                # foreign keys.
                 session.add(inquiry)
-                session.flush()
                 session.add(message)
                 session.add_all(documents)
                 record(

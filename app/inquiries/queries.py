@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, not_, or_
 from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache
+from app.calendar.engine import WorkingCalendar
 from app.channels.kinds import Channel
 from app.core.errors import InvalidField, NotFound
 from app.core.security import Principal
@@ -41,8 +42,9 @@ from app.inquiries.schemas import (
 )
 from app.inquiries.states import Status
 from app.inquiries.workflow import etag
+from app.sla.engine import SlaPolicy
 from app.sla.models import SlaPolicyRecord
-from app.sla.policies import PolicyCache, to_engine
+from app.sla.policies import PolicyCache
 
 Sort = Literal["due_at", "-received_at"]
 
@@ -72,14 +74,26 @@ class Viewer:
         self.policies = policies
         self.principal = principal
         self.now = now
+        # A page holds many inquiries of few offices and policies.
+        self._clocks: dict[tuple[str, str], tuple[WorkingCalendar, SlaPolicy]] = {}
+
+    def _clock_inputs(self, inquiry: Inquiry) -> tuple[WorkingCalendar, SlaPolicy]:
+        key = (inquiry.office_code, inquiry.policy_code)
+        found = self._clocks.get(key)
+        if found is None:
+            record = self.policies.resolve(
+                self.session, inquiry.office_code, Channel(inquiry.channel), inquiry.policy_code
+            )
+            found = self._clocks[key] = (
+                self.calendars.get(self.session, inquiry.office_code),
+                self.policies.engine_policy(record),
+            )
+        return found
 
     def sla(self, inquiry: Inquiry) -> SlaView:
         """The inquiry's SLA clock now."""
-        calendar = self.calendars.get(self.session, inquiry.office_code)
-        record = self.policies.resolve(
-            self.session, inquiry.office_code, Channel(inquiry.channel), inquiry.policy_code
-        )
-        clock = clock_view(calendar, to_engine(record), inquiry, self.now)
+        calendar, policy = self._clock_inputs(inquiry)
+        clock = clock_view(calendar, policy, inquiry, self.now)
         return SlaView(
             policy_code=inquiry.policy_code,
             due_at=clock.due_at,

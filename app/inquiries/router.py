@@ -11,6 +11,7 @@ from app.calendar.cache import CalendarCache
 from app.channels.kinds import Channel
 from app.core.db import SessionDep, utcnow
 from app.core.errors import problem_responses
+from app.core.fastpath import json_response
 from app.core.schemas import Instant
 from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import intake, queries
@@ -155,7 +156,7 @@ def list_inquiries(
     sort: Annotated[queries.Sort, Query()] = "due_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> InquiryPage:
+) -> Response:
     """The inquiries you may see, soonest due first (or `sort=-received_at`), filtered;
     pass `next_cursor` back as `cursor` for the next page."""
     rows, next_cursor = queries.list_inquiries(
@@ -173,7 +174,8 @@ def list_inquiries(
         limit=limit,
         cursor=cursor,
     )
-    return queries.page(_viewer(request, session, principal), rows, next_cursor)
+    # Serialised straight from the models: the work queue is read all day long.
+    return json_response(queries.page(_viewer(request, session, principal), rows, next_cursor))
 
 
 @router.get(
