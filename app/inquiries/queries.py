@@ -208,25 +208,27 @@ class Viewer:
                 )
                 for m in messages
             ],
-            consultations=[
-                ConsultationView(
-                    id=c.id or 0,
-                    with_=c.with_role,
-                    unit_code=c.unit_code,
-                    question=c.question,
-                    asked_by=c.asked_by,
-                    asked_at=c.asked_at,
-                    answer=c.answer,
-                    answered_by=c.answered_by,
-                    answered_at=c.answered_at,
-                )
-                for c in consultations
-            ],
+            consultations=[consultation_view(c) for c in consultations],
             answered_at=inquiry.answered_at,
             escalated_at=inquiry.escalated_at,
             resolved_at=inquiry.resolved_at,
             closed_at=inquiry.closed_at,
         )
+
+
+def consultation_view(c: Consultation) -> ConsultationView:
+    """A consultation as the API shows it."""
+    return ConsultationView(
+        id=c.id or 0,
+        with_=c.with_role,
+        unit_code=c.unit_code,
+        question=c.question,
+        asked_by=c.asked_by,
+        asked_at=c.asked_at,
+        answer=c.answer,
+        answered_by=c.answered_by,
+        answered_at=c.answered_at,
+    )
 
 
 def readable(session: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:

@@ -15,7 +15,7 @@ from app.core.fastpath import json_response
 from app.core.schemas import Instant
 from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import intake, queries
-from app.inquiries.models import Consultation, Inquiry
+from app.inquiries.models import Inquiry
 from app.inquiries.schemas import (
     AssignIn,
     ConsultationIn,
@@ -318,7 +318,7 @@ def consult(
     workflow = _workflow(request, session, principal, inquiry_id)
     c = workflow.consult(data, if_match)
     response.headers["ETag"] = etag(workflow.inquiry)
-    return _consultation(c)
+    return queries.consultation_view(c)
 
 
 @router.post(
@@ -342,7 +342,7 @@ def reply(
     workflow = _workflow(request, session, principal, inquiry_id)
     consultation = workflow.reply(consultation_id, data.answer, if_match)
     response.headers["ETag"] = etag(workflow.inquiry)
-    return _consultation(consultation)
+    return queries.consultation_view(consultation)
 
 
 @router.post(
@@ -447,17 +447,3 @@ def reopen(
     workflow = _workflow(request, session, principal, inquiry_id)
     workflow.reopen(if_match)
     return _action_result(request, session, principal, workflow, response)
-
-
-def _consultation(c: Consultation) -> ConsultationView:
-    return ConsultationView(
-        id=c.id or 0,
-        with_=c.with_role,
-        unit_code=c.unit_code,
-        question=c.question,
-        asked_by=c.asked_by,
-        asked_at=c.asked_at,
-        answer=c.answer,
-        answered_by=c.answered_by,
-        answered_at=c.answered_at,
-    )
