@@ -96,3 +96,39 @@ def test_parallel_posts_of_one_message_make_one_inquiry(
         "/v1/inquiries", params={"office_code": office}, headers=auth("officer", office=office)
     )
     assert len(listed.json()["items"]) == 1
+
+
+def test_a_failing_request_leaves_nothing_behind(
+    live_client: TestClient, auth: TokenFactory, office: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    integration = auth("integration", office=office)
+    body = new_inquiry(office_code=office, channel_message_id=f"{office}-rollback")
+    iid = live_client.post("/v1/inquiries", json=body, headers=integration).json()["id"]
+    officer = auth("officer", office=office)
+    assert (
+        live_client.post(
+            f"/v1/inquiries/{iid}/assign", json={"assignee": "u1"}, headers=officer
+        ).status_code
+        == 200
+    )
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("template store unavailable")
+
+    # By then the answer's message and outbox row have been flushed to the database.
+    monkeypatch.setattr("app.inquiries.workflow.Workflow._first_response", broken)
+    failed = live_client.post(
+        f"/v1/inquiries/{iid}/answer", json={"message": "Jawaban"}, headers=officer
+    )
+    assert failed.status_code == 500
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert failed.json()["code"] == "internal_error"
+    assert "template store" not in failed.text
+    assert "Traceback" not in failed.text
+
+    after = live_client.get(f"/v1/inquiries/{iid}", headers=officer).json()
+    assert after["status"] == "in_progress"
+    assert after["sla"]["outcome"] is None
+    assert [m["kind"] for m in after["messages"]] == ["request"]
+    events = live_client.get(f"/v1/inquiries/{iid}/events", headers=officer).json()["items"]
+    assert [e["action"] for e in events] == ["created", "assign"]
