@@ -62,19 +62,21 @@ class SlaPolicyList(BaseModel):
     items: list[SlaPolicyRead]
 
 
-class Pause(Input):
-    """A time the inquiry waited for the requester."""
-
-    model_config = ConfigDict(extra="forbid")
+class Span(Input):
+    """Two instants, the second not before the first."""
 
     start: Instant
     end: Instant
 
     @model_validator(mode="after")
-    def _ordered(self) -> Pause:
+    def _ordered(self) -> Span:
         if self.end < self.start:
             raise ValueError("end is before start")
         return self
+
+
+class Pause(Span):
+    """A time the inquiry waited for the requester."""
 
 
 class SlaCalculation(Input):
@@ -145,7 +147,7 @@ class SlaResult(BaseModel):
     explanation: str
 
 
-class WorkingTimeQuery(Input):
+class WorkingTimeQuery(Span):
     """Working time of an office between two instants."""
 
     model_config = ConfigDict(
@@ -162,14 +164,6 @@ class WorkingTimeQuery(Input):
     )
 
     office_code: OfficeCode
-    start: Instant
-    end: Instant
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WorkingTimeQuery:
-        if self.end < self.start:
-            raise ValueError("end is before start")
-        return self
 
 
 class WorkingTimeResult(BaseModel):
