@@ -101,20 +101,29 @@ class CalendarCache:
         with session_factory() as session:
             return self.get(session, office_code)
 
-    def get(self, session: Session, office_code: str, *, fresh: bool = False) -> WorkingCalendar:
+    def get(
+        self,
+        session: Session,
+        office_code: str,
+        *,
+        fresh: bool = False,
+        version: int | None = None,
+    ) -> WorkingCalendar:
         """The office's calendar, or NotFound for an unknown office.
 
         ``fresh`` checks the version in the caller's transaction whatever the entry's age:
         writes that store a due time use it, so that none is computed on a calendar that
-        another process changed a moment ago.
+        another process changed a moment ago. ``version``: the office's
+        ``calendar_version`` as the caller's transaction already read it.
         """
         now = clock.monotonic()
         entry = self._entries.get(office_code)
         if entry is not None and not fresh and now - entry.checked_at < self.ttl:
             return entry.calendar
-        version = session.exec(
-            select(Office.calendar_version).where(Office.code == office_code)
-        ).first()
+        if version is None:
+            version = session.exec(
+                select(Office.calendar_version).where(Office.code == office_code)
+            ).first()
         if version is None:
             raise NotFound(f"No office with code {office_code}.")
         if entry is not None and entry.version == version:

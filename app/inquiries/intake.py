@@ -106,7 +106,7 @@ def create_inquiry(
     if data.channel == Channel.email and data.requester.email is None:
         raise InvalidField("#/requester/email", "an email inquiry needs the requester's email")
     received_at = _received(data.received_at, now, "#/received_at")
-    calendar = calendars.get(session, office.code, fresh=True)
+    calendar = calendars.get(session, office.code, fresh=True, version=office.calendar_version)
     policy_record = policies.resolve(session, office.code, data.channel)
     try:
         clock = schedule(calendar, to_engine(policy_record), received_at, 0)
