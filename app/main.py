@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.calendar.cache import CalendarCache
@@ -61,6 +62,26 @@ TAGS = [
 ]
 
 
+def _app_models() -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    pending = list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("app."):
+            found.append(model)
+    return found
+
+
+def _restore_examples(components: dict[str, Any]) -> None:
+    # FastAPI drops every None from the document, examples included, which would make an
+    # example such as {"ticket_number": null} invalid against its own schema.
+    for model in _app_models():
+        extra = model.model_config.get("json_schema_extra")
+        if isinstance(extra, dict) and "examples" in extra and model.__name__ in components:
+            components[model.__name__]["examples"] = extra["examples"]
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -107,6 +128,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for operation in path.values():
             if "401" in operation.get("responses", {}):
                 operation["security"] = [{"bearerAuth": []}]
+    _restore_examples(components)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from app.main import create_app
 
 OPENAPI_FILE = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
@@ -44,3 +46,34 @@ def test_every_operation_is_documented() -> None:
             ref = body["schema"].get("$ref", "")
             schema = document["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else {}
             assert schema.get("examples") or body.get("examples"), f"{where}: no body example"
+
+
+def _examples_and_schemas(document: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
+    found = []
+    for path, method, operation in _operations(document):
+        bodies = [("request", operation.get("requestBody", {}))]
+        bodies += [
+            (status, response)
+            for status, response in operation["responses"].items()
+            if status.startswith("2")
+        ]
+        for where, body in bodies:
+            content = body.get("content", {}).get("application/json")
+            if content is None or "$ref" not in content.get("schema", {}):
+                continue
+            name = content["schema"]["$ref"].rsplit("/", 1)[-1]
+            examples = document["components"]["schemas"][name].get("examples")
+            assert examples, f"{method.upper()} {path} {where}: {name} has no example"
+            found += [(f"{method.upper()} {path} {where}", e, content["schema"]) for e in examples]
+    return found
+
+
+def test_every_example_matches_its_schema() -> None:
+    document = create_app().openapi()
+    examples = _examples_and_schemas(document)
+    assert len(examples) > 30
+    for where, example, schema in examples:
+        # $refs resolve inside a document that carries the components.
+        root = {**schema, "components": document["components"]}
+        errors = list(jsonschema.Draft202012Validator(root).iter_errors(example))
+        assert not errors, f"{where}: {errors[0].message}"

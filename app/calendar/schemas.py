@@ -122,11 +122,54 @@ class OverrideRead(BaseModel):
 class OverrideCreated(OverrideRead):
     """The new override and how many open inquiries had their due time moved."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **{
+                        "id": 3,
+                        "office_code": "KANWIL-ACEH",
+                        "start_date": "2026-12-31",
+                        "end_date": "2026-12-31",
+                        "kind": "closed",
+                        "hours": [],
+                        "reason": "Banjir",
+                        "created_by": "admin-1",
+                        "created_at": "2026-11-28T02:00:00Z",
+                    },
+                    "recomputed_inquiries": 12,
+                }
+            ]
+        }
+    )
+
     recomputed_inquiries: int = Field(description="open inquiries whose due time was recomputed")
 
 
 class OverrideList(BaseModel):
     """Overrides of an office, by start date."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 3,
+                            "office_code": "KANWIL-ACEH",
+                            "start_date": "2026-12-31",
+                            "end_date": "2026-12-31",
+                            "kind": "closed",
+                            "hours": [],
+                            "reason": "Banjir",
+                            "created_by": "admin-1",
+                            "created_at": "2026-11-28T02:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
     items: list[OverrideRead]
 
@@ -184,7 +227,30 @@ class WeeklyHours(Input):
 class OfficeHours(WeeklyHours):
     """An office's weekly hours and whether they are the PMK 221/PMK.01/2021 default."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "office_code": "KANWIL-ACEH",
+                    "is_default": True,
+                    **{
+                        day: [
+                            {"start": "07:30:00", "end": "12:15:00"},
+                            {"start": "13:00:00", "end": "17:00:00"},
+                        ]
+                        for day in WEEKDAYS[:4]
+                    },
+                    "friday": [
+                        {"start": "07:30:00", "end": "11:30:00"},
+                        {"start": "13:15:00", "end": "17:00:00"},
+                    ],
+                    "saturday": [],
+                    "sunday": [],
+                }
+            ]
+        },
+    )
 
     office_code: str
     is_default: bool
@@ -207,6 +273,38 @@ class CalendarDay(BaseModel):
 
 class CalendarRead(BaseModel):
     """An office's calendar over a date range."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "office_code": "KANWIL-ACEH",
+                    "timezone": "Asia/Jakarta",
+                    "days": [
+                        {
+                            "date": "2026-12-23",
+                            "weekday": "wednesday",
+                            "working": True,
+                            "hours": [
+                                {"start": "07:30:00", "end": "12:15:00"},
+                                {"start": "13:00:00", "end": "17:00:00"},
+                            ],
+                            "closing_at": "2026-12-23T17:00:00+07:00",
+                            "reason": None,
+                        },
+                        {
+                            "date": "2026-12-24",
+                            "weekday": "thursday",
+                            "working": False,
+                            "hours": [],
+                            "closing_at": None,
+                            "reason": "Cuti Bersama Hari Raya Natal",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
 
     office_code: str
     timezone: str

@@ -17,6 +17,7 @@ from pydantic import (
 
 from app.channels.kinds import Channel
 from app.core.schemas import Input, Instant
+from app.inquiries import examples
 from app.inquiries import identifiers as ids
 from app.inquiries.states import Status
 from app.offices.schemas import OfficeCode
@@ -297,6 +298,8 @@ class MessageView(BaseModel):
 class ConsultationView(BaseModel):
     """An internal consultation."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CONSULTATION]})
+
     id: int
     with_: str = Field(serialization_alias="with")
     unit_code: str | None
@@ -329,6 +332,8 @@ class InquirySummary(BaseModel):
 class InquiryDetail(InquirySummary):
     """An inquiry with its messages, documents and consultations."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DETAIL]})
+
     channel_account: str | None
     message: str
     documents: list[DocumentView]
@@ -344,6 +349,8 @@ class InquiryReceipt(BaseModel):
     """What a channel integration learns of the inquiry it posted: enough to tell the
     requester their reference and when to expect an answer, nothing internal."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.RECEIPT]})
+
     id: uuid.UUID
     reference: str
     office_code: str
@@ -356,6 +363,8 @@ class InquiryReceipt(BaseModel):
 
 class InquiryPage(BaseModel):
     """A page of inquiries; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PAGE]})
 
     items: list[InquirySummary]
     next_cursor: str | None
@@ -377,11 +386,15 @@ class EventView(BaseModel):
 class EventList(BaseModel):
     """An inquiry's audit trail, oldest first."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.EVENTS]})
+
     items: list[EventView]
 
 
 class PublicTicket(BaseModel):
     """What a requester may see of their escalation ticket."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PUBLIC_TICKET]})
 
     ticket_number: str
     reference: str

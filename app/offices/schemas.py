@@ -127,4 +127,24 @@ class OfficeRead(BaseModel):
 class OfficeList(BaseModel):
     """All offices, by code."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "code": "KANWIL-ACEH",
+                            "name": "Kantor Wilayah DJBC Aceh",
+                            "timezone": "Asia/Jakarta",
+                            "email": None,
+                            "active": True,
+                            "created_at": "2026-11-28T02:00:00Z",
+                            "updated_at": "2026-11-28T02:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[OfficeRead]

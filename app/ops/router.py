@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,11 +18,26 @@ router = APIRouter(tags=["operations"])
 class Health(BaseModel):
     """Liveness."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: str = Field(examples=["ok"])
 
 
 class Readiness(BaseModel):
     """Readiness: the database answers and its schema is at the latest migration."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "database": "ok",
+                    "migration": "0003",
+                    "expected_migration": "0003",
+                }
+            ]
+        }
+    )
 
     status: str = Field(examples=["ready"])
     database: str = Field(examples=["ok"])

@@ -50,7 +50,24 @@ class SlaPolicyWrite(Input):
 class SlaPolicyRead(SlaPolicyWrite):
     """An SLA policy as stored."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "default",
+                    "channel": None,
+                    "office_code": None,
+                    "target_working_days": 2,
+                    "late_intake_minutes": 120,
+                    "pause_when_awaiting_requester": True,
+                    "warn_before_working_minutes": 240,
+                    "resolution_target_working_days": None,
+                    "updated_at": "2026-11-28T02:00:00Z",
+                }
+            ]
+        },
+    )
 
     code: str
     updated_at: datetime
@@ -58,6 +75,28 @@ class SlaPolicyRead(SlaPolicyWrite):
 
 class SlaPolicyList(BaseModel):
     """Every SLA policy, by code."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "code": "default",
+                            "channel": None,
+                            "office_code": None,
+                            "target_working_days": 2,
+                            "late_intake_minutes": 120,
+                            "pause_when_awaiting_requester": True,
+                            "warn_before_working_minutes": 240,
+                            "resolution_target_working_days": None,
+                            "updated_at": "2026-11-28T02:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
     items: list[SlaPolicyRead]
 
@@ -122,6 +161,8 @@ class SlaResult(BaseModel):
                     "received_at": "2026-11-23T15:30:00+07:00",
                     "start_day": "2026-11-24",
                     "late_intake": True,
+                    "start_reason": "Received within 120 minutes of closing (17:00): day 1 "
+                    "is the next working day.",
                     "counted_days": ["2026-11-24", "2026-11-25"],
                     "skipped_days": [],
                     "paused_working_seconds": 0,
@@ -168,6 +209,21 @@ class WorkingTimeQuery(Span):
 
 class WorkingTimeResult(BaseModel):
     """Working seconds between two instants."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "office_code": "KANWIL-ACEH",
+                    "start": "2026-11-23T09:00:00+07:00",
+                    "end": "2026-11-24T09:00:00+07:00",
+                    "working_seconds": 31500,
+                    "working_minutes": 525.0,
+                    "timezone": "Asia/Jakarta",
+                }
+            ]
+        }
+    )
 
     office_code: str
     start: datetime
