@@ -9,6 +9,7 @@ documents. No stack trace or SQL ever reaches a client.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -216,7 +217,15 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error", exc_info=exc)
+    # Where it happened, but not the message: messages of validation and database errors
+    # can quote what a requester sent.
+    logger.error(
+        "unhandled error",
+        extra={
+            "error": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "trace": "".join(traceback.format_tb(exc.__traceback__)),
+        },
+    )
     return problem_response(
         500, "internal_error", "An unexpected error occurred; quote the request id."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TokenFactory
@@ -130,3 +131,24 @@ def test_body_limits_and_media_type(client: TestClient, auth: TokenFactory) -> N
         "/v1/offices", content=b"{not json", headers={**admin, "Content-Type": "application/json"}
     )
     _assert_problem(broken, 422, "validation_failed")
+
+
+def test_unexpected_errors_log_no_message(
+    client: TestClient,
+    auth: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(**_kwargs: object) -> None:
+        raise ValueError("NIK 1171024108900001 of Cut Nyak Dhien")
+
+    monkeypatch.setattr("app.offices.router.service.list_offices", broken)
+    with caplog.at_level("ERROR", logger="infodesk.errors"):
+        response = client.get("/v1/offices", headers=auth("officer"))
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "1171024108900001" not in response.text
+    record = next(r for r in caplog.records if r.getMessage() == "unhandled error")
+    assert record.error == "builtins.ValueError"  # type: ignore[attr-defined]
+    assert "list_offices" in record.trace  # type: ignore[attr-defined]
+    assert "1171024108900001" not in caplog.text
