@@ -653,3 +653,54 @@ def test_officers_do_not_take_over_each_others_inquiries(
     )
     assert taken.status_code == 409
     assert taken.json()["current_status"] == "in_progress"
+
+
+# Actions on inquiries further along: (action, body, how to get there first).
+LATER_ACTIONS = {
+    "resolve": ({"message": "Selesai"}, ["escalate"]),
+    "close": ({}, ["answer"]),
+    "reopen": ({}, ["answer", "close"]),
+    "messages": ({"message": "Tambahan"}, []),
+}
+LATER_EXPECTED = {
+    # role, office, unit -> status per action
+    ("officer", OFFICE, None): {"resolve": 403, "close": 200, "reopen": 200, "messages": 403},
+    ("coordinator", OFFICE, None): {"resolve": 200, "close": 200, "reopen": 200, "messages": 403},
+    ("supervisor", OFFICE, None): {"resolve": 403, "close": 200, "reopen": 200, "messages": 403},
+    ("head", OFFICE, None): {"resolve": 403, "close": 403, "reopen": 403, "messages": 403},
+    ("compliance", None, None): {"resolve": 403, "close": 403, "reopen": 403, "messages": 403},
+    ("admin", None, None): {"resolve": 403, "close": 403, "reopen": 403, "messages": 403},
+    ("integration", OFFICE, None): {"resolve": 404, "close": 404, "reopen": 404, "messages": 201},
+    # P2 sees only what is escalated to it (the resolve case); the rest is unknown to it.
+    ("unit", None, "P2"): {"resolve": 200, "close": 404, "reopen": 404, "messages": 404},
+    ("unit", None, "P9"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
+    ("officer", "KPPBC-LANGSA", None): {
+        "resolve": 404,
+        "close": 404,
+        "reopen": 404,
+        "messages": 404,
+    },
+}
+
+
+@pytest.mark.parametrize("action", list(LATER_ACTIONS))
+@pytest.mark.parametrize(("role", "office", "unit"), list(LATER_EXPECTED))
+def test_authorisation_matrix_later_actions(
+    client: TestClient,
+    auth: TokenFactory,
+    action: str,
+    role: str,
+    office: str | None,
+    unit: str | None,
+) -> None:
+    iid = post(client, auth).json()["id"]
+    body, steps = LATER_ACTIONS[action]
+    for step in steps:
+        prepared = act(client, auth, iid, step, ACTIONS.get(step, {}))
+        assert prepared.status_code == 200, prepared.text
+    response = client.post(
+        f"/v1/inquiries/{iid}/{action}",
+        json=body,
+        headers=auth(role, office=office, unit=unit, sub="u9"),
+    )
+    assert response.status_code == LATER_EXPECTED[(role, office, unit)][action], response.text
