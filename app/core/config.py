@@ -37,7 +37,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:
-        if self.jwt_secret is None and self.env == "development":
+        # The development secret stands in only when no key is configured at all: with an
+        # identity provider's key set, a token signed with a public secret must not pass.
+        no_key = not (self.jwt_secret or self.jwt_public_key or self.jwt_jwks_url)
+        if no_key and self.env == "development":
             self.jwt_secret = DEVELOPMENT_JWT_SECRET
         if self.env != "development" and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             raise ValueError("the built-in development JWT secret is refused outside development")

@@ -138,8 +138,9 @@ def get_policy(*, session: Session, code: str) -> SlaPolicyRecord:
 
 def put_policy(
     *, session: Session, code: str, data: SlaPolicyWrite, calendars: CalendarCache
-) -> tuple[SlaPolicyRecord, bool]:
-    """Create or replace the policy ``code``; returns it and whether it is new.
+) -> tuple[SlaPolicyRecord, bool, int]:
+    """Create or replace the policy ``code``; returns it, whether it is new and how many
+    open inquiries' due times moved.
 
     Open inquiries already under a replaced policy get their due times recomputed; a new
     policy applies to inquiries received from now on.
@@ -175,9 +176,8 @@ def put_policy(
         record.updated_at = utcnow()
     session.add(record)
     session.flush()
-    if not created:
-        _recompute_under(session, calendars, record)
-    return record, created
+    moved = 0 if created else _recompute_under(session, calendars, record)
+    return record, created, moved
 
 
 def _recompute_under(session: Session, calendars: CalendarCache, record: SlaPolicyRecord) -> int:

@@ -100,10 +100,11 @@ def put_policy(
 ) -> SlaPolicyRead:
     """Set a policy's numbers and scope (admin). Open inquiries under this policy get
     their due times recomputed; new inquiries choose the most specific policy."""
-    record, created = policies.put_policy(
+    record, created, moved = policies.put_policy(
         session=session, code=code, data=data, calendars=request.app.state.calendars
     )
     request.app.state.policies.invalidate()
+    response.headers["X-Recomputed-Inquiries"] = str(moved)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return SlaPolicyRead.model_validate(record)

@@ -193,3 +193,6 @@ def test_development_secret_refused_in_production() -> None:
     with pytest.raises(ValueError, match="no JWT verification key"):
         Settings(env="production", jwt_secret=None)
     assert Settings(env="development", jwt_secret=None).jwt_secret == DEVELOPMENT_JWT_SECRET
+    # With the identity provider's key configured, the public development secret is off.
+    with_idp = Settings(env="development", jwt_secret=None, jwt_jwks_url="https://sso.example/jwks")
+    assert with_idp.jwt_secret is None
