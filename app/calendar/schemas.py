@@ -7,6 +7,7 @@ from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from app.calendar.engine import SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR, normalise_hours
 from app.core.schemas import Input
@@ -105,6 +106,19 @@ class OverrideCreate(Input):
         return self
 
 
+OVERRIDE_EXAMPLE: JsonDict = {
+    "id": 3,
+    "office_code": "KANWIL-ACEH",
+    "start_date": "2026-12-31",
+    "end_date": "2026-12-31",
+    "kind": "closed",
+    "hours": [],
+    "reason": "Banjir",
+    "created_by": "admin-1",
+    "created_at": "2026-11-28T02:00:00Z",
+}
+
+
 class OverrideRead(BaseModel):
     """A calendar override as stored."""
 
@@ -123,24 +137,7 @@ class OverrideCreated(OverrideRead):
     """The new override and how many open inquiries had their due time moved."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    **{
-                        "id": 3,
-                        "office_code": "KANWIL-ACEH",
-                        "start_date": "2026-12-31",
-                        "end_date": "2026-12-31",
-                        "kind": "closed",
-                        "hours": [],
-                        "reason": "Banjir",
-                        "created_by": "admin-1",
-                        "created_at": "2026-11-28T02:00:00Z",
-                    },
-                    "recomputed_inquiries": 12,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{**OVERRIDE_EXAMPLE, "recomputed_inquiries": 12}]}
     )
 
     recomputed_inquiries: int = Field(description="open inquiries whose due time was recomputed")
@@ -149,27 +146,7 @@ class OverrideCreated(OverrideRead):
 class OverrideList(BaseModel):
     """Overrides of an office, by start date."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "id": 3,
-                            "office_code": "KANWIL-ACEH",
-                            "start_date": "2026-12-31",
-                            "end_date": "2026-12-31",
-                            "kind": "closed",
-                            "hours": [],
-                            "reason": "Banjir",
-                            "created_by": "admin-1",
-                            "created_at": "2026-11-28T02:00:00Z",
-                        }
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [OVERRIDE_EXAMPLE]}]})
 
     items: list[OverrideRead]
 

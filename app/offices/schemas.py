@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic.config import JsonDict
 
 from app.core.schemas import Input
 
@@ -95,24 +96,22 @@ class OfficeUpdate(Input):
         return value
 
 
+OFFICE_EXAMPLE: JsonDict = {
+    "code": "KANWIL-ACEH",
+    "name": "Kantor Wilayah DJBC Aceh",
+    "timezone": "Asia/Jakarta",
+    "email": None,
+    "active": True,
+    "created_at": "2026-11-28T02:00:00Z",
+    "updated_at": "2026-11-28T02:00:00Z",
+}
+
+
 class OfficeRead(BaseModel):
     """An office as the API shows it."""
 
     model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "KANWIL-ACEH",
-                    "name": "Kantor Wilayah DJBC Aceh",
-                    "timezone": "Asia/Jakarta",
-                    "email": None,
-                    "active": True,
-                    "created_at": "2026-11-28T02:00:00Z",
-                    "updated_at": "2026-11-28T02:00:00Z",
-                }
-            ]
-        },
+        from_attributes=True, json_schema_extra={"examples": [OFFICE_EXAMPLE]}
     )
 
     code: str
@@ -127,24 +126,6 @@ class OfficeRead(BaseModel):
 class OfficeList(BaseModel):
     """All offices, by code."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "code": "KANWIL-ACEH",
-                            "name": "Kantor Wilayah DJBC Aceh",
-                            "timezone": "Asia/Jakarta",
-                            "email": None,
-                            "active": True,
-                            "created_at": "2026-11-28T02:00:00Z",
-                            "updated_at": "2026-11-28T02:00:00Z",
-                        }
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [OFFICE_EXAMPLE]}]})
 
     items: list[OfficeRead]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from app.channels.kinds import Channel
 from app.core.schemas import Input, Instant
@@ -16,6 +17,19 @@ PolicyCode = Annotated[
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$"),
     Field(examples=["default", "email-kanwil-aceh"]),
 ]
+
+
+POLICY_EXAMPLE: JsonDict = {
+    "code": "default",
+    "channel": None,
+    "office_code": None,
+    "target_working_days": 2,
+    "late_intake_minutes": 120,
+    "pause_when_awaiting_requester": True,
+    "warn_before_working_minutes": 240,
+    "resolution_target_working_days": None,
+    "updated_at": "2026-11-28T02:00:00Z",
+}
 
 
 class SlaPolicyWrite(Input):
@@ -51,22 +65,7 @@ class SlaPolicyRead(SlaPolicyWrite):
     """An SLA policy as stored."""
 
     model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "default",
-                    "channel": None,
-                    "office_code": None,
-                    "target_working_days": 2,
-                    "late_intake_minutes": 120,
-                    "pause_when_awaiting_requester": True,
-                    "warn_before_working_minutes": 240,
-                    "resolution_target_working_days": None,
-                    "updated_at": "2026-11-28T02:00:00Z",
-                }
-            ]
-        },
+        from_attributes=True, json_schema_extra={"examples": [POLICY_EXAMPLE]}
     )
 
     code: str
@@ -76,27 +75,7 @@ class SlaPolicyRead(SlaPolicyWrite):
 class SlaPolicyList(BaseModel):
     """Every SLA policy, by code."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "code": "default",
-                            "channel": None,
-                            "office_code": None,
-                            "target_working_days": 2,
-                            "late_intake_minutes": 120,
-                            "pause_when_awaiting_requester": True,
-                            "warn_before_working_minutes": 240,
-                            "resolution_target_working_days": None,
-                            "updated_at": "2026-11-28T02:00:00Z",
-                        }
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [POLICY_EXAMPLE]}]})
 
     items: list[SlaPolicyRead]
 
