@@ -16,13 +16,20 @@ from app.calendar.cache import CalendarCache
 from app.calendar.engine import SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR
 from app.calendar.holidays import indonesian_holidays
 from app.calendar.router import router as calendar_router
+from app.channels.inbound_router import router as inbound_router
+from app.channels.mailboxes_router import router as mailboxes_router
+from app.channels.outbox_router import router as outbox_router
+from app.channels.webhooks_router import router as webhooks_router
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.fastpath import EXTRA_SCHEMAS
 from app.core.logging import configure_logging
-from app.core.middleware import RequestMiddleware
+from app.core.middleware import BodyRule, RequestMiddleware
 from app.core.ratelimit import RateLimiter
+from app.evaluation.complaints_router import router as complaints_router
+from app.evaluation.reports_router import router as reports_router
+from app.evaluation.survey_router import router as survey_router
 from app.inquiries.public import router as public_router
 from app.inquiries.router import router as inquiries_router
 from app.offices.router import router as offices_router
@@ -176,11 +183,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(inquiries_router)
     app.include_router(public_router)
+    app.include_router(inbound_router)
+    app.include_router(mailboxes_router)
+    app.include_router(webhooks_router)
+    app.include_router(outbox_router)
+    app.include_router(survey_router)
+    app.include_router(complaints_router)
+    app.include_router(reports_router)
     _api_routes_first(app)
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
     app.state.public_limiter = RateLimiter(settings.public_lookups_per_minute)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_rules=(
+            # Raw mail from a gateway: RFC 5322 bytes, up to the mail size limit.
+            BodyRule(
+                "/v1/channels/email/inbound",
+                frozenset({"message/rfc822"}),
+                settings.max_email_bytes,
+            ),
+            # The survey's HTML form, posted by a browser without JavaScript.
+            BodyRule(
+                "/survey/",
+                frozenset({"application/x-www-form-urlencoded"}),
+                64 * 1024,
+            ),
+        ),
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,5 +1,9 @@
 """Every table model, imported so that the metadata (and Alembic) knows them all."""
 
+import app.channels.mailbox_models
+import app.channels.models
+import app.channels.webhook_models
+import app.evaluation.models  # noqa: F401  (tables of the packages above inquiries)
 from app.calendar.models import CalendarOverride
 from app.inquiries.models import (
     Consultation,

@@ -9,6 +9,7 @@ PostgreSQL is skipped with its reason when it cannot be reached, unless
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,10 @@ os.environ.pop("INFODESK_JWT_PUBLIC_KEY", None)
 os.environ.pop("INFODESK_JWT_JWKS_URL", None)
 os.environ.pop("INFODESK_JWT_ISSUER", None)
 os.environ["INFODESK_LOG_LEVEL"] = "WARNING"
+# Tests start the workers they need themselves; blobs and mail files go to a temporary folder.
+os.environ["INFODESK_EMBEDDED_WORKER"] = "false"
+os.environ["INFODESK_STORAGE_DIR"] = tempfile.mkdtemp(prefix="infodesk-test-storage-")
+os.environ["INFODESK_MAIL_OUTBOX_DIR"] = tempfile.mkdtemp(prefix="infodesk-test-outbox-")
 
 import pytest
 from fastapi import FastAPI

@@ -1,1 +1,2 @@
-"""The channels inquiries arrive by: email, web-chat and social-media direct messages."""
+"""Channels: email in (gateway and IMAP), and the delivery of the outbox by SMTP and
+signed webhooks, through the worker. Sits above ``inquiries``."""

@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     # Where requesters reach the service's public pages (satisfaction survey, ticket status).
     public_base_url: str = "http://127.0.0.1:8000"
     public_lookups_per_minute: int = Field(default=10, ge=1)
+    # Key for secrets kept in the database (mailbox passwords, webhook secrets).
+    secret_key: str | None = None
+
+    # -- channels: email in
+    max_email_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    storage_dir: Path = Path("var") / "storage"
+
+    # -- channels: delivery and the worker
+    embedded_worker: bool = True
+
+    # -- channels: mailboxes
+
+    # -- evaluation
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:

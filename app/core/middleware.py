@@ -11,6 +11,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +40,16 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 ACCEPTED_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 
 
+@dataclass(frozen=True)
+class BodyRule:
+    """Another body size limit and media types for the paths under ``prefix`` (for
+    example raw email, or the survey's HTML form)."""
+
+    prefix: str
+    media_types: frozenset[str]
+    max_bytes: int
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -45,9 +57,18 @@ class _BodyTooLarge(Exception):
 class RequestMiddleware:
     """Request id, size and media-type checks, metrics and the access log."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, body_rules: Sequence[BodyRule] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_rules = tuple(body_rules)
+
+    def _rule(self, path: str) -> tuple[frozenset[str] | None, int]:
+        for rule in self.body_rules:
+            if path.startswith(rule.prefix):
+                return rule.media_types, rule.max_bytes
+        return None, self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +94,10 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            rejection = self._reject(scope["method"], headers) or self._nul_in_url(scope)
+            media_types, max_bytes = self._rule(scope.get("path", ""))
+            rejection = self._reject(
+                scope["method"], headers, media_types, max_bytes
+            ) or self._nul_in_url(scope)
             if rejection is not None:
                 await rejection(scope, receive, send_wrapper)
                 return
@@ -84,7 +108,7 @@ class RequestMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
+                    if received > max_bytes:
                         raise _BodyTooLarge
                 return message
 
@@ -93,7 +117,7 @@ class RequestMiddleware:
             except _BodyTooLarge:
                 if response_started:
                     raise
-                await self._too_large()(scope, receive, send_wrapper)
+                await self._too_large(max_bytes)(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -111,30 +135,39 @@ class RequestMiddleware:
             )
             request_id_var.reset(token)
 
-    def _too_large(self) -> ASGIApp:
+    @staticmethod
+    def _too_large(max_bytes: int) -> ASGIApp:
         return problem_response(
-            413, "payload_too_large", f"The request body exceeds {self.max_body_bytes} bytes."
+            413, "payload_too_large", f"The request body exceeds {max_bytes} bytes."
         )
 
-    def _reject(self, method: str, headers: dict[bytes, bytes]) -> ASGIApp | None:
+    def _reject(
+        self,
+        method: str,
+        headers: dict[bytes, bytes],
+        media_types: frozenset[str] | None,
+        max_bytes: int,
+    ) -> ASGIApp | None:
         if method not in _BODY_METHODS:
             return None
         length = headers.get(b"content-length")
         if length is not None:
             try:
-                if int(length) > self.max_body_bytes:
-                    return self._too_large()
+                if int(length) > max_bytes:
+                    return self._too_large(max_bytes)
             except ValueError:
                 return problem_response(400, "bad_request", "Content-Length is not a number.")
             if int(length) == 0:
                 return None
         content_type = headers.get(b"content-type")
         if content_type is None:
-            return None if length is None else self._unsupported(None)
+            return None if length is None else self._unsupported(None, media_types)
         media_type = content_type.decode("latin-1").split(";", 1)[0].strip().lower()
+        if media_types is not None:
+            return None if media_type in media_types else self._unsupported(media_type, media_types)
         if media_type in ACCEPTED_MEDIA_TYPES or media_type.endswith("+json"):
             return None
-        return self._unsupported(media_type)
+        return self._unsupported(media_type, None)
 
     @staticmethod
     def _nul_in_url(scope: Scope) -> ASGIApp | None:
@@ -147,6 +180,7 @@ class RequestMiddleware:
         return None
 
     @staticmethod
-    def _unsupported(media_type: str | None) -> ASGIApp:
-        detail = f"Send the body as application/json (got {media_type or 'no Content-Type'})."
+    def _unsupported(media_type: str | None, expected: frozenset[str] | None) -> ASGIApp:
+        wanted = " or ".join(sorted(expected)) if expected else "application/json"
+        detail = f"Send the body as {wanted} (got {media_type or 'no Content-Type'})."
         return problem_response(415, "unsupported_media_type", detail)

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import CalendarRangeError
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.errors import Conflict, InvalidField, Unprocessable
 from app.core.security import Principal
 from app.inquiries import access

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import WorkingCalendar
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.errors import InvalidField, NotFound
 from app.core.security import Principal
 from app.inquiries import access

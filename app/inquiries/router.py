@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from app.calendar.cache import CalendarCache
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.db import SessionDep, utcnow
 from app.core.errors import problem_responses
 from app.core.fastpath import json_response

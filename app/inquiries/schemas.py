@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.schemas import Input, Instant
 from app.inquiries import examples
 from app.inquiries import identifiers as ids

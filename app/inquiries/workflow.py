@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.calendar.cache import CalendarCache
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.config import get_settings
 from app.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from app.core.security import Principal, Role

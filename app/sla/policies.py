@@ -8,7 +8,7 @@ import time as clock
 from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache, SessionFactory
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.inquiries.models import Inquiry

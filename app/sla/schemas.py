@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.schemas import Input, Instant
 from app.offices.schemas import OfficeCode
 

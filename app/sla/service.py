@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
-from app.channels.kinds import Channel
+from app.core.channels import Channel
 from app.core.errors import InvalidField
 from app.sla.engine import DueResult, compute_due
 from app.sla.models import SlaPolicyRecord

@@ -1,4 +1,4 @@
-"""The kinds of channel."""
+"""The kinds of channel an inquiry comes by (core: every layer names them)."""
 
 from enum import StrEnum
 
