@@ -60,6 +60,10 @@ class Inquiry(SQLModel, table=True):
     # Fixed by the first answer or escalation notice; never changed afterwards.
     first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     sla_outcome: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
+    # Who gave the first answer or escalation notice, and the working time it took (office
+    # calendar, pauses awaiting the requester left out): the officer report's figures.
+    first_responder: str | None = Field(default=None, sa_column=Column(String(200)))
+    first_response_working_seconds: int | None = Field(default=None, nullable=True)
 
     ticket_number: str | None = Field(
         default=None, sa_column=Column(String(64), nullable=True, unique=True)

@@ -174,6 +174,15 @@ class Workflow:
         if inquiry.first_response_at is None:
             inquiry.first_response_at = self.now
             inquiry.sla_outcome = "met" if self.now <= inquiry.due_at else "missed"
+            inquiry.first_responder = self.principal.sub
+            calendar = self.calendars.get(self.session, inquiry.office_code, fresh=True)
+            paused = (
+                inquiry.paused_working_seconds
+                if self._policy().pause_when_awaiting_requester
+                else 0
+            )
+            elapsed = calendar.working_seconds_between(inquiry.received_at, self.now)
+            inquiry.first_response_working_seconds = max(0, elapsed - paused)
 
     def _survey_url(self) -> str:
         return f"{get_settings().public_base_url.rstrip('/')}/survey/{self.inquiry.survey_code}"
