@@ -33,5 +33,7 @@ class SlaPolicyRecord(SQLModel, table=True):
     pause_when_awaiting_requester: bool = Field(default=True, nullable=False)
     warn_before_working_minutes: int = Field(default=240, nullable=False)
     resolution_target_working_days: int | None = Field(default=None, nullable=True)
+    # Send the requester an automatic acknowledgement (reference and due time) on intake.
+    acknowledge: bool = Field(default=True, nullable=False)
     version: int = Field(default=1, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -28,6 +28,7 @@ POLICY_EXAMPLE: JsonDict = {
     "pause_when_awaiting_requester": True,
     "warn_before_working_minutes": 240,
     "resolution_target_working_days": None,
+    "acknowledge": True,
     "updated_at": "2026-11-28T02:00:00Z",
 }
 
@@ -47,6 +48,7 @@ class SlaPolicyWrite(Input):
                     "pause_when_awaiting_requester": True,
                     "warn_before_working_minutes": 240,
                     "resolution_target_working_days": 5,
+                    "acknowledge": True,
                 }
             ]
         },
@@ -59,6 +61,9 @@ class SlaPolicyWrite(Input):
     pause_when_awaiting_requester: bool = True
     warn_before_working_minutes: int = Field(default=240, ge=0, le=100_000)
     resolution_target_working_days: int | None = Field(default=None, ge=1, le=60)
+    acknowledge: bool = Field(
+        default=True, description="send an automatic acknowledgement with the due time on intake"
+    )
 
 
 class SlaPolicyRead(SlaPolicyWrite):
