@@ -156,24 +156,45 @@ class InquiryEvent(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A message for the requester, written with the state change, delivered later."""
+    """A message for the requester, written with the state change, delivered later by the
+    worker (app.channels.worker). Rows without an inquiry carry texts of other packages
+    (complaint responses); they still name the office whose sender they go out as."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        # Claiming: due pending rows, oldest first.
+        Index("ix_outbox_message_pending", "status", "next_attempt_at"),
+        # Per inquiry, rows go out in the order they were written.
+        Index("ix_outbox_message_inquiry_order", "inquiry_id", "id"),
+        Index("ix_outbox_message_office_status", "office_code", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: uuid.UUID = Field(default_factory=uuid.uuid4, nullable=False, unique=True)
-    inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False, index=True)
-    message_id: int = Field(foreign_key="inquiry_message.id", nullable=False)
+    inquiry_id: uuid.UUID | None = Field(default=None, foreign_key="inquiry.id", nullable=True)
+    message_id: int | None = Field(
+        default=None, foreign_key="inquiry_message.id", nullable=True
+    )
+    office_code: str = Field(sa_column=Column(String(32), nullable=False))
+    # acknowledgement, info_request, answer, escalation_notice, resolution,
+    # complaint_response, ...
+    kind: str = Field(sa_column=Column(String(24), nullable=False))
     channel: str = Field(sa_column=Column(String(16), nullable=False))
     channel_account: str | None = Field(default=None, sa_column=Column(String(200)))
     recipient: str = Field(sa_column=Column(String(254), nullable=False))
     subject: str | None = Field(default=None, sa_column=Column(String(300)))
     body: str = Field(sa_column=Column(Text, nullable=False))
+    # pending | delivered | dead | bounced
     status: str = Field(default="pending", sa_column=Column(String(12), nullable=False))
     attempts: int = Field(default=0, nullable=False)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # The lease of the worker delivering the row: others leave it alone until it expires.
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    locked_by: str | None = Field(default=None, sa_column=Column(String(100)))
+    last_error: str | None = Field(default=None, sa_column=Column(String(500)))
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class TicketCounter(SQLModel, table=True):
