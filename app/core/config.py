@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
 
     # -- channels: mailboxes
+    # How often the worker polls the offices' IMAP mailboxes, and how long one IMAP command
+    # may take; at most imap_batch_size new mails per mailbox and round.
+    imap_poll_seconds: float = Field(default=60.0, gt=0)
+    imap_timeout_seconds: float = Field(default=30.0, gt=0)
+    imap_batch_size: int = Field(default=200, ge=1)
 
     # -- evaluation
 
