@@ -64,6 +64,11 @@ TAGS = [
         "description": "Questions from the public: intake from every channel, the officer's "
         "workflow, answers and escalation tickets, the audit trail.",
     },
+    {
+        "name": "channels",
+        "description": "Email in, office mailboxes, webhook endpoints and the outbox of "
+        "messages to requesters.",
+    },
     {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
 ]

@@ -19,7 +19,7 @@ from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.security import CurrentPrincipal, Role, require_roles
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["channels"])
 
 AdminOnly = require_roles(Role.admin)
 
