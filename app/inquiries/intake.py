@@ -21,12 +21,13 @@ from app.calendar.engine import CalendarRangeError
 from app.core.channels import Channel
 from app.core.errors import Conflict, InvalidField, Unprocessable
 from app.core.security import Principal
-from app.inquiries import access
+from app.inquiries import access, texts
 from app.inquiries.clock import pause_so_far, schedule
 from app.inquiries.events import record, touch
 from app.inquiries.models import Inquiry, InquiryDocument, InquiryMessage
 from app.inquiries.schemas import FollowUpIn, InquiryCreate
 from app.inquiries.states import Status
+from app.inquiries.workflow import outbox_row
 from app.offices.service import get_office
 from app.sla.policies import PolicyCache, to_engine
 
@@ -153,12 +154,30 @@ def create_inquiry(
             InquiryDocument(inquiry_id=inquiry.id, type=d.type, number=d.number, legacy=d.legacy)
             for d in data.documents
         ]
+        # The automatic receipt (reference and due time), when the policy sends one.
+        receipt = (
+            InquiryMessage(
+                inquiry_id=inquiry.id,
+                office_code=office.code,
+                direction="outbound",
+                kind="acknowledgement",
+                channel=data.channel,
+                body=texts.acknowledgement(
+                    data.requester.name, inquiry.reference, clock.due_at, calendar.tz.key
+                ),
+                sent_at=now,
+            )
+            if policy_record.acknowledge
+            else None
+        )
         try:
             with session.begin_nested():
                 # One flush: the unit of work inserts parents before children by their
                 # foreign keys.
                 session.add(inquiry)
                 session.add(message)
+                if receipt is not None:
+                    session.add(receipt)
                 session.add_all(documents)
                 record(
                     session,
@@ -177,6 +196,9 @@ def create_inquiry(
             if existing is not None:
                 return existing, False
             continue
+        if receipt is not None:
+            # Written by the request's commit; it needs only the receipt's id.
+            session.add(outbox_row(inquiry, receipt, now))
         return inquiry, True
     raise Conflict("Could not record the inquiry; try again.")
 

@@ -42,6 +42,32 @@ def load(session: Session, inquiry_id: object, *, for_update: bool = False) -> I
     return inquiry
 
 
+def outbox_row(inquiry: Inquiry, message: InquiryMessage, now: datetime) -> OutboxMessage:
+    """The outbox row delivering the flushed outbound ``message`` to the requester."""
+    assert message.id is not None
+    if inquiry.channel == Channel.email:
+        recipient = inquiry.requester_email
+    else:
+        recipient = inquiry.requester_handle or inquiry.requester_email
+        recipient = recipient or inquiry.requester_phone
+    return OutboxMessage(
+        inquiry_id=inquiry.id,
+        message_id=message.id,
+        office_code=inquiry.office_code,
+        kind=message.kind,
+        channel=inquiry.channel,
+        channel_account=inquiry.channel_account,
+        recipient=recipient or "",
+        subject=texts.subject(inquiry.reference, inquiry.subject, inquiry.ticket_number)
+        if inquiry.channel == Channel.email
+        else None,
+        body=message.body,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 class Workflow:
     """Actions on one inquiry by one caller."""
 
@@ -147,26 +173,7 @@ class Workflow:
         )
         self.session.add(message)
         self.session.flush()
-        assert message.id is not None
-        if inquiry.channel == Channel.email:
-            recipient = inquiry.requester_email
-        else:
-            recipient = inquiry.requester_handle or inquiry.requester_email
-            recipient = recipient or inquiry.requester_phone
-        self.session.add(
-            OutboxMessage(
-                inquiry_id=inquiry.id,
-                message_id=message.id,
-                channel=inquiry.channel,
-                channel_account=inquiry.channel_account,
-                recipient=recipient or "",
-                subject=texts.subject(inquiry.reference, inquiry.subject)
-                if inquiry.channel == Channel.email
-                else None,
-                body=body,
-                next_attempt_at=self.now,
-            )
-        )
+        self.session.add(outbox_row(inquiry, message, self.now))
         return message
 
     def _first_response(self) -> None:

@@ -129,6 +129,6 @@ def test_a_failing_request_leaves_nothing_behind(
     after = live_client.get(f"/v1/inquiries/{iid}", headers=officer).json()
     assert after["status"] == "in_progress"
     assert after["sla"]["outcome"] is None
-    assert [m["kind"] for m in after["messages"]] == ["request"]
+    assert [m["kind"] for m in after["messages"]] == ["request", "acknowledgement"]
     events = live_client.get(f"/v1/inquiries/{iid}/events", headers=officer).json()["items"]
     assert [e["action"] for e in events] == ["created", "assign"]

@@ -307,9 +307,12 @@ def test_whole_flow_to_answer(client: TestClient, auth: TokenFactory, session: S
     assert reopened.json()["sla"]["outcome"] == body["sla"]["outcome"]
 
     outbox = session.exec(
-        select(OutboxMessage).where(OutboxMessage.inquiry_id == uuid.UUID(iid))
+        select(OutboxMessage)
+        .where(OutboxMessage.inquiry_id == uuid.UUID(iid))
+        .order_by(OutboxMessage.id)  # type: ignore[arg-type]
     ).all()
-    assert [o.status for o in outbox] == ["pending", "pending"]
+    assert [o.kind for o in outbox] == ["acknowledgement", "info_request", "answer"]
+    assert [o.status for o in outbox] == ["pending", "pending", "pending"]
     assert outbox[0].recipient == "@cutnyak"
 
     events = client.get(f"/v1/inquiries/{iid}/events", headers=auth("compliance", office=None))
