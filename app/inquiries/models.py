@@ -22,6 +22,8 @@ class Inquiry(SQLModel, table=True):
         Index("ix_inquiry_office_status_due", "office_code", "status", "due_at", "id"),
         Index("ix_inquiry_office_due", "office_code", "due_at", "id"),
         Index("ix_inquiry_office_received", "office_code", "received_at", "id"),
+        # The reports: inquiries served (first response given) per office and period.
+        Index("ix_inquiry_office_first_response", "office_code", "first_response_at"),
         Index("ix_inquiry_escalated_unit", "escalated_unit_code", "status"),
         UniqueConstraint("created_by", "idempotency_key", name="uq_inquiry_idempotency"),
     )
@@ -172,9 +174,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: uuid.UUID = Field(default_factory=uuid.uuid4, nullable=False, unique=True)
     inquiry_id: uuid.UUID | None = Field(default=None, foreign_key="inquiry.id", nullable=True)
-    message_id: int | None = Field(
-        default=None, foreign_key="inquiry_message.id", nullable=True
-    )
+    message_id: int | None = Field(default=None, foreign_key="inquiry_message.id", nullable=True)
     office_code: str = Field(sa_column=Column(String(32), nullable=False))
     # acknowledgement, info_request, answer, escalation_notice, resolution,
     # complaint_response, ...
