@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # -- channels: email in
     max_email_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     storage_dir: Path = Path("var") / "storage"
+    # Where mail and attachment bytes are kept ("folder": storage_dir, content-addressed).
+    storage_backend: Literal["folder"] = "folder"
 
     # -- channels: delivery and the worker
     embedded_worker: bool = True
@@ -52,6 +54,10 @@ class Settings(BaseSettings):
     imap_batch_size: int = Field(default=200, ge=1)
 
     # -- evaluation
+    # Calendar days a survey stays open after the inquiry's first answer or escalation notice.
+    survey_days: int = Field(default=30, ge=1)
+    # Working days to a complaint's first response (status); SP4N-LAPOR guidance.
+    complaint_first_response_working_days: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:

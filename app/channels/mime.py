@@ -1,0 +1,369 @@
+"""Reading a raw RFC 5322 message: headers, sender, the text to keep, attachments and
+delivery reports, with the standard library's ``email`` package. Pure: bytes in, values out.
+
+An unreadable mail (broken MIME structure, an unknown charset) and a mail without a
+usable sender are refused with their own problem codes; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import errors as email_errors
+from email.message import EmailMessage, Message
+from email.utils import parsedate_to_datetime
+
+from inscriptis import get_text
+
+from app.core.errors import DomainError, Unprocessable
+
+
+class EmailUnreadable(Unprocessable):
+    code, title = "email_unreadable", "Email cannot be read"
+
+
+class EmailNoSender(Unprocessable):
+    code, title = "email_no_sender", "Email has no usable sender"
+
+
+class EmailTooLarge(DomainError):
+    status, code, title = 413, "email_too_large", "Email too large"
+
+
+# Structural defects that leave the message's parts unknowable.
+_FATAL_DEFECTS = (
+    email_errors.NoBoundaryInMultipartDefect,
+    email_errors.StartBoundaryNotFoundDefect,
+    email_errors.MultipartInvariantViolationDefect,
+    email_errors.MissingHeaderBodySeparatorDefect,
+)
+_HEADER_NAME = re.compile(rb"^[!-9;-~]+:", re.MULTILINE)
+_MESSAGE_ID = re.compile(r"<([^<>\s]{1,990})>")
+# Our outbound mails: Message-ID <infodesk.{delivery_id}@{domain}>.
+_OUR_MESSAGE_ID = re.compile(
+    r"infodesk\.([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})@",
+)
+_NOISE_SENDERS = ("mailer-daemon", "postmaster")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that came with the mail."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    """What the service needs of one mail."""
+
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str | None
+    from_address: str | None
+    from_name: str | None
+    to: tuple[str, ...]
+    date: datetime | None
+    return_path: str | None
+    auto_submitted: str | None
+    precedence: str | None
+    x_autoreply: bool
+    is_delivery_report: bool
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+    # For delivery reports and mailer-daemon mail: the Message-IDs of ours it quotes and the
+    # reported diagnostic.
+    quoted_delivery_ids: tuple[str, ...] = field(default=())
+    diagnostic: str | None = None
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        """Message-IDs this mail answers, nearest first."""
+        seen: dict[str, None] = {}
+        for mid in (*self.in_reply_to, *reversed(self.references)):
+            seen.setdefault(mid, None)
+        return tuple(seen)
+
+
+def message_ids(value: str | None) -> tuple[str, ...]:
+    """The ``<...>`` ids of an In-Reply-To or References header, without brackets."""
+    if not value:
+        return ()
+    return tuple(_MESSAGE_ID.findall(value))
+
+
+def our_delivery_id(message_id: str) -> str | None:
+    """The delivery id in one of our own Message-IDs, else None."""
+    match = _OUR_MESSAGE_ID.match(message_id.strip("<> "))
+    return match.group(1).lower() if match else None
+
+
+def clean_text(text: str) -> str:
+    """``text`` storable anywhere: undecodable bytes (surrogates) replaced, NULs dropped."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def _header(msg: Message, name: str) -> str | None:
+    try:
+        value = msg.get(name)
+    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
+        return None
+    if value is None:
+        return None
+    text = clean_text(" ".join(str(value).split()))
+    return text or None
+
+
+def _sender(msg: Message) -> tuple[str | None, str | None]:
+    try:
+        header = msg.get("From")
+        addresses = getattr(header, "addresses", ()) if header is not None else ()
+    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
+        return None, None
+    for address in addresses:
+        spec = clean_text(address.addr_spec or "").strip()
+        if spec in ("", "<>"):
+            return "", None
+        return spec, clean_text(address.display_name or "").strip() or None
+    return None, None
+
+
+def _addresses(msg: Message, name: str) -> tuple[str, ...]:
+    try:
+        header = msg.get(name)
+        return tuple(a.addr_spec for a in getattr(header, "addresses", ()) if a.addr_spec)
+    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
+        return ()
+
+
+def _date(msg: Message) -> datetime | None:
+    value = _header(msg, "Date")
+    if value is None:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _text_of(part: Message) -> str:
+    """A text part decoded from its transfer encoding and charset."""
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
+    charset = part.get_content_charset() or "us-ascii"
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError as exc:
+        raise EmailUnreadable(f"unknown charset '{charset[:40]}' in the message") from exc
+
+
+def html_to_text(html: str) -> str:
+    """Readable text of an HTML body (inscriptis keeps lists, tables and paragraphs)."""
+    return str(get_text(html))
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
+        return None
+    if not name:
+        return None
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in clean_text(name) if ch.isprintable()).strip()
+    return name[:255] or None
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get_content_disposition() or "").lower()
+    if disposition == "attachment" or _filename(part):
+        return True
+    return part.get_content_maintype() not in ("text", "multipart")
+
+
+def _leaves(msg: Message) -> list[Message]:
+    """The non-container parts, depth first; an attached message is one leaf."""
+    if msg.get_content_type() == "message/rfc822" or not msg.is_multipart():
+        return [msg]
+    out: list[Message] = []
+    payload = msg.get_payload()
+    for sub in payload if isinstance(payload, list) else ():
+        if isinstance(sub, Message):
+            out.extend(_leaves(sub))
+    return out
+
+
+def _part_bytes(part: Message) -> bytes:
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            return inner[0].as_bytes()
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _choose_body(msg: EmailMessage) -> Message | None:
+    try:
+        return msg.get_body(preferencelist=("plain", "html"))
+    except (email_errors.MessageError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def _report_details(raw: bytes) -> tuple[tuple[str, ...], str | None]:
+    """Delivery ids of ours quoted anywhere in the mail, and the first diagnostic."""
+    text = raw.decode("latin-1")
+    ids = tuple(dict.fromkeys(m.lower() for m in _OUR_MESSAGE_ID.findall(text)))
+    diagnostic = None
+    for pattern in (r"^Diagnostic-Code:\s*(.+)$", r"^Status:\s*(\d\.\d+\.\d+.*)$"):
+        match = re.search(pattern, text, re.MULTILINE | re.IGNORECASE)
+        if match:
+            diagnostic = " ".join(match.group(1).split())[:160]
+            break
+    return ids, diagnostic
+
+
+def _check_structure(raw: bytes, msg: Message) -> None:
+    if not raw.strip() or not _HEADER_NAME.match(raw.lstrip()):
+        raise EmailUnreadable("the body is not an RFC 5322 message (no header fields)")
+    for part in msg.walk():
+        for defect in part.defects:
+            if isinstance(defect, _FATAL_DEFECTS):
+                raise EmailUnreadable(f"broken MIME structure: {type(defect).__name__}")
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Parse ``raw``; EmailUnreadable when its structure or a charset cannot be read."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    _check_structure(raw, msg)
+    body_part = _choose_body(msg)
+    body = ""
+    if body_part is not None:
+        text = _text_of(body_part)
+        text = html_to_text(text) if body_part.get_content_subtype() == "html" else text
+        body = clean_text(text).replace("\r\n", "\n").replace("\r", "\n")
+    attachments: list[Attachment] = []
+    for part in _leaves(msg):
+        if part is body_part or not _is_attachment(part):
+            # Text parts other than the body (the HTML alternative) still must be readable.
+            if part is not body_part and part.get_content_maintype() == "text":
+                _text_of(part)
+            continue
+        content_type = part.get_content_type()[:127]
+        attachments.append(
+            Attachment(
+                filename=_filename(part) or f"attachment-{len(attachments) + 1}",
+                content_type=content_type,
+                data=_part_bytes(part),
+            )
+        )
+    from_address, from_name = _sender(msg)
+    content_type = msg.get_content_type()
+    is_report = content_type == "multipart/report" and (
+        str(msg.get_param("report-type") or "").lower() == "delivery-status"
+        or any(p.get_content_type() == "message/delivery-status" for p in msg.walk())
+    )
+    noise_sender = (from_address or "").split("@", 1)[0].lower() in _NOISE_SENDERS
+    quoted: tuple[str, ...] = ()
+    diagnostic = None
+    if is_report or noise_sender:
+        quoted, diagnostic = _report_details(raw)
+    mid = message_ids(_header(msg, "Message-ID"))
+    return ParsedEmail(
+        message_id=mid[0] if mid else None,
+        in_reply_to=message_ids(_header(msg, "In-Reply-To")),
+        references=message_ids(_header(msg, "References")),
+        subject=_header(msg, "Subject"),
+        from_address=from_address,
+        from_name=from_name,
+        to=_addresses(msg, "To"),
+        date=_date(msg),
+        return_path=_header(msg, "Return-Path"),
+        auto_submitted=_header(msg, "Auto-Submitted"),
+        precedence=_header(msg, "Precedence"),
+        x_autoreply=_header(msg, "X-Autoreply") is not None
+        or _header(msg, "X-Autorespond") is not None,
+        is_delivery_report=is_report,
+        body=body,
+        attachments=tuple(attachments),
+        quoted_delivery_ids=quoted,
+        diagnostic=diagnostic,
+    )
+
+
+def noise_reason(mail: ParsedEmail) -> str | None:
+    """Why the mail is machine-made noise that must never become an inquiry, else None."""
+    if mail.is_delivery_report:
+        return "delivery status report"
+    local = (mail.from_address or "").split("@", 1)[0].lower()
+    if local in _NOISE_SENDERS:
+        return f"sender is {local}"
+    if mail.from_address == "" or (mail.return_path or "").replace(" ", "") == "<>":
+        return "null sender"
+    auto = (mail.auto_submitted or "no").split(";", 1)[0].strip().lower()
+    if auto != "no":
+        return f"Auto-Submitted: {auto[:40]}"
+    precedence = (mail.precedence or "").strip().lower()
+    if precedence in ("bulk", "junk", "list"):
+        return f"Precedence: {precedence}"
+    if mail.x_autoreply:
+        return "X-Autoreply/X-Autorespond"
+    return None
+
+
+# -- quoted history ---------------------------------------------------------------------
+
+_ATTRIBUTION = re.compile(
+    r"^\s*(On\s.{1,300}\swrote|Pada\s.{1,300}\smenulis|Le\s.{1,300}\sa écrit)\s*:\s*$",
+    re.IGNORECASE,
+)
+_ORIGINAL = re.compile(
+    r"^\s*-{2,}\s*(Original Message|Pesan Asli|Forwarded message|Pesan yang diteruskan)"
+    r"\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(From|Dari)\s*:\*?\s", re.IGNORECASE)
+_OUTLOOK_NEXT = re.compile(r"^\s*\*?(Sent|Date|Dikirim|Terkirim|Tanggal)\s*:\*?\s", re.IGNORECASE)
+_RULE = re.compile(r"^\s*_{10,}\s*$")
+
+
+def _cut_at(lines: list[str]) -> int | None:
+    for i, line in enumerate(lines):
+        pair = line + " " + lines[i + 1].strip() if i + 1 < len(lines) else line
+        if _ATTRIBUTION.match(line) or (
+            line.strip().lower().startswith(("on ", "pada "))
+            and _ATTRIBUTION.match(pair)
+            and not lines[i + 1].lstrip().startswith(">")
+        ):
+            return i
+        if _ORIGINAL.match(line):
+            return i
+        if _OUTLOOK_FROM.match(line) and any(_OUTLOOK_NEXT.match(n) for n in lines[i + 1 : i + 4]):
+            return i - 1 if i > 0 and _RULE.match(lines[i - 1]) else i
+    return None
+
+
+def strip_quoted(text: str) -> str:
+    """The new text of a reply: quoted history (``>`` lines, "On ... wrote:", "Pada ...
+    menulis:", Outlook's "-----Original Message-----" and "From: ... Sent: ..." blocks)
+    cut off."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cut = _cut_at(lines)
+    if cut is not None:
+        lines = lines[:cut]
+    kept = [line.rstrip() for line in lines if not line.lstrip().startswith(">")]
+    return "\n".join(kept).strip()
