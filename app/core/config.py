@@ -45,6 +45,19 @@ class Settings(BaseSettings):
 
     # -- channels: delivery and the worker
     embedded_worker: bool = True
+    # Default SMTP server (smtp://host:25, smtp+starttls://user:pass@host:587,
+    # smtps://host:465) and sender; an office mailbox's own settings win. Without any SMTP
+    # server, mail is written as <delivery_id>.eml files to mail_outbox_dir.
+    smtp_url: str | None = None
+    mail_from: str = "infodesk@localhost"
+    mail_outbox_dir: Path = Path("var") / "outbox"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # First retry after this, doubling with jitter, until a row is this old: then dead.
+    delivery_backoff_seconds: float = Field(default=5.0, gt=0)
+    delivery_max_age_seconds: float = Field(default=86_400.0, gt=0)
+    delivery_batch_size: int = Field(default=100, ge=1, le=1000)
+    # A worker's claim on its rows; another worker takes them again after it expires.
+    delivery_lease_seconds: float = Field(default=120.0, gt=0)
 
     # -- channels: mailboxes
     # How often the worker polls the offices' IMAP mailboxes, and how long one IMAP command
