@@ -17,8 +17,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # Served inquiries and officers' first responses per office and period.
+    with op.batch_alter_table("inquiry") as batch:
+        batch.create_index(
+            "ix_inquiry_office_first_response", ["office_code", "first_response_at"]
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("inquiry") as batch:
+        batch.drop_index("ix_inquiry_office_first_response")

@@ -1,0 +1,422 @@
+"""The SLA, IKM and officer reports: aggregates computed in SQL, never row by row in Python.
+
+Periods are local dates of each office: ``[from 00:00, to + 1 day 00:00)`` in the office's
+time zone, turned into UTC bounds per time zone so that the period filters use the
+``(office_code, <instant>)`` indexes. Grouping by month or day uses the office's local
+date: PostgreSQL converts with ``timezone(zone, instant)``; SQLite, which has no time
+zones, shifts by the zone's UTC offset at the start of the period (exact for zones
+without daylight saving time, such as WIB, WITA and WIT).
+
+Percentiles (officers' working time to first response) are *continuous* percentiles with
+linear interpolation between the two nearest ranks (PostgreSQL ``percentile_cont``, the
+"inclusive" definition of Excel's PERCENTILE.INC and numpy's default): position
+``1 + p (n - 1)`` in the ascending values. SQLite has no percentile function; the same
+ranks are picked with ``row_number()``/``count()`` windows and interpolated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement as SqlExpr
+from sqlmodel import Session, col
+
+from app.core.errors import Forbidden, InvalidField, NotFound
+from app.core.security import Principal, Role
+from app.evaluation.models import SurveyResponse
+from app.evaluation.survey import ELEMENTS, ikm_from_sums, krejcie_morgan, round_half_up
+from app.inquiries.models import Inquiry
+from app.offices.models import Office
+
+try:  # the complaints table arrives with the complaints feature
+    from app.evaluation.models import Complaint  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # pragma: no cover - until then, no complaint counts
+    Complaint = None
+
+MAX_YEARS = 5
+FIRST_DATE, LAST_DATE = date(2020, 1, 1), date(2036, 12, 31)
+GROUPS = ("office", "channel", "month", "day")
+
+
+class ReportOutOfScope(Forbidden):
+    code, title = "report_out_of_scope", "Office outside your scope"
+
+
+class OfficeUnknown(NotFound):
+    code, title = "office_not_found", "Office not found"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``start`` .. ``end``, both included."""
+
+    start: date
+    end: date
+
+
+def check_period(start: date, end: date) -> Period:
+    """The period, or a 422 naming ``from`` or ``to``."""
+    for name, value in (("from", start), ("to", end)):
+        if not FIRST_DATE <= value <= LAST_DATE:
+            raise InvalidField(name, f"dates must lie in {FIRST_DATE}..{LAST_DATE}")
+    if end < start:
+        raise InvalidField("to", f"'to' ({end}) is before 'from' ({start})")
+    try:
+        limit = start.replace(year=start.year + MAX_YEARS)
+    except ValueError:  # 29 February
+        limit = date(start.year + MAX_YEARS, 3, 1)
+    if end >= limit:
+        raise InvalidField("to", f"a period may span at most {MAX_YEARS} years")
+    return Period(start, end)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The offices of one time zone and the period's UTC bounds there."""
+
+    name: str
+    offices: tuple[str, ...]
+    lo: datetime
+    hi: datetime
+    offset_minutes: int
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which offices a report covers and over which period."""
+
+    office_code: str | None  # None: every office (cross-office callers only)
+    offices: tuple[str, ...]
+    period: Period
+    zones: tuple[Zone, ...]
+    complaints_visible: bool
+
+    def within(self, office: Any, instant: Any) -> ColumnElement[bool]:
+        """``instant`` lies in the period, in the local time of ``office``."""
+        parts = [
+            and_(
+                office == zone.offices[0] if len(zone.offices) == 1 else office.in_(zone.offices),
+                instant >= zone.lo,
+                instant < zone.hi,
+            )
+            for zone in self.zones
+        ]
+        if not parts:
+            return false()
+        return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def resolve_scope(
+    session: Session, principal: Principal, office_code: str | None, period: Period
+) -> Scope:
+    """Offices the caller asked for and may read. Head and supervisor: their own office
+    (the default when ``office_code`` is omitted); compliance and admin: any office, or
+    every office when omitted."""
+    if office_code is None:
+        if not principal.cross_office:
+            if principal.office is None:
+                raise InvalidField("office_code", "required: your token names no office")
+            office_code = principal.office
+    elif not principal.may_see_office(office_code):
+        raise ReportOutOfScope(f"office {office_code} is outside your scope")
+    query = select(col(Office.code), col(Office.timezone)).order_by(col(Office.code))
+    if office_code is not None:
+        query = query.where(col(Office.code) == office_code)
+    rows = session.execute(query).all()
+    if office_code is not None and not rows:
+        raise OfficeUnknown(f"No office with code {office_code}.")
+    by_zone: dict[str, list[str]] = defaultdict(list)
+    for code, zone_name in rows:
+        by_zone[zone_name].append(code)
+    zones = []
+    for zone_name, codes in sorted(by_zone.items()):
+        tz = ZoneInfo(zone_name)
+        lo = _local_midnight(period.start, tz)
+        hi = _local_midnight(period.end + timedelta(days=1), tz)
+        offset = datetime.combine(period.start, time(12), tzinfo=tz).utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+        zones.append(Zone(zone_name, tuple(codes), lo, hi, minutes))
+    complaints = Role.compliance in principal.roles or Role.head in principal.roles
+    return Scope(
+        office_code,
+        tuple(code for code, _ in rows),
+        period,
+        tuple(zones),
+        complaints,
+    )
+
+
+def _rate(met: int, missed: int) -> float | None:
+    total = met + missed
+    return round(met / total, 4) if total else None
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# -- SLA ---------------------------------------------------------------------------------
+
+
+def _local_key(session: Session, scope: Scope, instant: Any, unit: str) -> SqlExpr[str]:
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def one(zone: Zone) -> SqlExpr[str]:
+        if postgres:
+            pattern = "YYYY-MM" if unit == "month" else "YYYY-MM-DD"
+            return func.to_char(func.timezone(literal(zone.name), instant), pattern)
+        pattern = "%Y-%m" if unit == "month" else "%Y-%m-%d"
+        return func.strftime(pattern, instant, f"{zone.offset_minutes:+d} minutes")
+
+    if len(scope.zones) == 1:
+        return one(scope.zones[0])
+    office = col(Inquiry.office_code)
+    return case(
+        *((office.in_(z.offices), one(z)) for z in scope.zones[:-1]), else_=one(scope.zones[-1])
+    )
+
+
+def _all_keys(scope: Scope, group_by: str) -> list[str]:
+    if group_by == "office":
+        return list(scope.offices)
+    if group_by == "channel":
+        return []
+    keys: list[str] = []
+    day = scope.period.start
+    while day <= scope.period.end:
+        key = day.strftime("%Y-%m" if group_by == "month" else "%Y-%m-%d")
+        if not keys or keys[-1] != key:
+            keys.append(key)
+        day += timedelta(days=1)
+    return keys
+
+
+def sla_report(
+    *, session: Session, scope: Scope, group_by: str, now: datetime
+) -> list[dict[str, Any]]:
+    """Rows ``{key, received, responded, met, missed, open, open_breached, met_rate}`` of
+    the inquiries received in the period, one per key (empty months and days included)."""
+    if group_by == "office":
+        key: Any = col(Inquiry.office_code)
+    elif group_by == "channel":
+        key = col(Inquiry.channel)
+    else:
+        key = _local_key(session, scope, col(Inquiry.received_at), group_by)
+    first, outcome = col(Inquiry.first_response_at), col(Inquiry.sla_outcome)
+    query = (
+        select(
+            key.label("key"),
+            func.count().label("received"),
+            func.count(first).label("responded"),
+            _count_if(outcome == "met").label("met"),
+            _count_if(outcome == "missed").label("missed"),
+            _count_if(first.is_(None)).label("open"),
+            _count_if(and_(first.is_(None), col(Inquiry.due_at) < now)).label("open_breached"),
+        )
+        .where(scope.within(col(Inquiry.office_code), col(Inquiry.received_at)))
+        .group_by(key)
+    )
+    found = {row.key: row for row in session.execute(query)}
+    rows = []
+    for k in sorted(set(_all_keys(scope, group_by)) | set(found)):
+        row = found.get(k)
+        met, missed = (int(row.met), int(row.missed)) if row else (0, 0)
+        rows.append(
+            {
+                "key": k,
+                "received": int(row.received) if row else 0,
+                "responded": int(row.responded) if row else 0,
+                "met": met,
+                "missed": missed,
+                "open": int(row.open) if row else 0,
+                "open_breached": int(row.open_breached) if row else 0,
+                "met_rate": _rate(met, missed),
+            }
+        )
+    return rows
+
+
+# -- IKM ---------------------------------------------------------------------------------
+
+_ELEMENT_COLUMNS = tuple(getattr(SurveyResponse, e.code.lower()) for e in ELEMENTS)
+
+
+def _ikm_value(respondents: int, sums: list[int]) -> dict[str, Any]:
+    result = ikm_from_sums(sums, respondents) if respondents else None
+    return {
+        "respondents": respondents,
+        "elements": [
+            {
+                "code": e.code,
+                "name": e.name,
+                "nrr": float(round_half_up(result.nrr[i], 4)) if result else None,
+            }
+            for i, e in enumerate(ELEMENTS)
+        ],
+        "ikm": float(result.ikm) if result else None,
+        "grade": result.grade.letter if result else None,
+        "label": result.grade.label if result else None,
+    }
+
+
+def ikm_report(*, session: Session, scope: Scope, channel: str | None) -> dict[str, Any]:
+    """The IKM of the responses submitted in the period and the sample the regulation
+    asks for, from the number of inquiries served (first response given) in it."""
+    responses = select(func.count(), *(func.coalesce(func.sum(c), 0) for c in _ELEMENT_COLUMNS))
+    responses = responses.where(
+        scope.within(col(SurveyResponse.office_code), col(SurveyResponse.submitted_at))
+    )
+    served = select(func.count()).where(
+        scope.within(col(Inquiry.office_code), col(Inquiry.first_response_at))
+    )
+    if channel is not None:
+        responses = responses.where(col(SurveyResponse.channel) == channel)
+        served = served.where(col(Inquiry.channel) == channel)
+    count, *sums = session.execute(responses).one()
+    population = int(session.execute(served).scalar_one())
+    return {
+        **_ikm_value(int(count), [int(s) for s in sums]),
+        "served": population,
+        "sample_needed": krejcie_morgan(population),
+    }
+
+
+# -- officers ----------------------------------------------------------------------------
+
+PERCENTILES = ((1, 2), (9, 10))  # the median and p90, as fractions a/b
+
+
+def _percentiles(session: Session, where: ColumnElement[bool]) -> dict[str, list[float | None]]:
+    officer, seconds = col(Inquiry.first_responder), col(Inquiry.first_response_working_seconds)
+    where = and_(where, seconds.is_not(None))
+    if session.get_bind().dialect.name == "postgresql":
+        query = (
+            select(
+                officer,
+                *(func.percentile_cont(a / b).within_group(seconds) for a, b in PERCENTILES),
+            )
+            .where(where)
+            .group_by(officer)
+        )
+        return {
+            row[0]: [None if v is None else round(float(v), 1) for v in row[1:]]
+            for row in session.execute(query)
+        }
+    ranked = (
+        select(
+            officer.label("officer"),
+            seconds.label("s"),
+            func.row_number().over(partition_by=officer, order_by=seconds).label("rn"),
+            func.count().over(partition_by=officer).label("n"),
+        )
+        .where(where)
+        .subquery()
+    )
+    picks: list[Any] = []
+    for a, b in PERCENTILES:
+        # position 1 + p (n - 1) = (b + a (n - 1)) / b: its floor and its fraction
+        scaled = b + a * (ranked.c.n - 1)
+        low = scaled // b
+        picks += [
+            func.max(case((ranked.c.rn == low, ranked.c.s))),
+            func.max(case((ranked.c.rn == low + 1, ranked.c.s))),
+            func.max(scaled % b),
+        ]
+    query = select(ranked.c.officer, *picks).group_by(ranked.c.officer)
+    found: dict[str, list[float | None]] = {}
+    for row in session.execute(query):
+        values: list[float | None] = []
+        for i, (_a, b) in enumerate(PERCENTILES):
+            low, high, rem = row[1 + 3 * i : 4 + 3 * i]
+            if low is None:
+                values.append(None)
+                continue
+            high = low if high is None else high
+            values.append(round(low + (high - low) * rem / b, 1))
+        found[row[0]] = values
+    return found
+
+
+def officers_report(*, session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """One row per officer credited with first responses (answer or escalation notice)
+    given in the period: volumes, SLA outcomes, working time to the first response, the
+    IKM of the surveys of those inquiries and, for compliance and head, complaints."""
+    officer, first = col(Inquiry.first_responder), col(Inquiry.first_response_at)
+    escalated_at, answered_at = col(Inquiry.escalated_at), col(Inquiry.answered_at)
+    where = and_(scope.within(col(Inquiry.office_code), first), officer.is_not(None))
+    # The first response was the escalation notice when it carries the same instant;
+    # otherwise (a later action overwrote both) whichever came first.
+    by_escalation = case(
+        (escalated_at == first, 1),
+        (answered_at == first, 0),
+        (
+            and_(escalated_at.is_not(None), or_(answered_at.is_(None), escalated_at < answered_at)),
+            1,
+        ),
+        else_=0,
+    )
+    outcome = col(Inquiry.sla_outcome)
+    totals = session.execute(
+        select(
+            officer,
+            func.count(),
+            func.sum(by_escalation),
+            _count_if(outcome == "met"),
+            _count_if(outcome == "missed"),
+        )
+        .where(where)
+        .group_by(officer)
+    ).all()
+    percentiles = _percentiles(session, where)
+    surveys = {
+        row[0]: (int(row[1]), [int(v) for v in row[2:]])
+        for row in session.execute(
+            select(officer, func.count(), *(func.sum(c) for c in _ELEMENT_COLUMNS))
+            .select_from(SurveyResponse)
+            .join(Inquiry, col(Inquiry.id) == col(SurveyResponse.inquiry_id))
+            .where(where)
+            .group_by(officer)
+        )
+    }
+    complaints: dict[str, int] = {}
+    if scope.complaints_visible and Complaint is not None:
+        complaints = {
+            row[0]: int(row[1])
+            for row in session.execute(
+                select(officer, func.count())
+                .select_from(Complaint)
+                .join(Inquiry, col(Inquiry.id) == Complaint.inquiry_id)
+                .where(where)
+                .group_by(officer)
+            )
+        }
+    rows = []
+    for name, responded, escalated, met, missed in sorted(totals, key=lambda r: str(r[0])):
+        respondents, sums = surveys.get(name, (0, [0] * len(ELEMENTS)))
+        ikm = ikm_from_sums(sums, respondents) if respondents else None
+        median, p90 = percentiles.get(name, [None, None])
+        rows.append(
+            {
+                "officer": name,
+                "responded": int(responded),
+                "answered": int(responded) - int(escalated or 0),
+                "escalated": int(escalated or 0),
+                "met": int(met),
+                "missed": int(missed),
+                "met_rate": _rate(int(met), int(missed)),
+                "first_response_working_seconds": {"median": median, "p90": p90},
+                "ikm": float(ikm.ikm) if ikm else None,
+                "respondents": respondents,
+                "complaints": complaints.get(name, 0) if scope.complaints_visible else None,
+            }
+        )
+    return rows
