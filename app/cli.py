@@ -39,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
     added = migrate_and_seed()
     if added:
         print(f"loaded {added} default offices", file=sys.stderr)
+    _ensure_secret_key()
     uvicorn.run(
         "app.asgi:app",
         host=args.host,
@@ -48,6 +49,40 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
     )
     return 0
+
+
+def _ensure_secret_key() -> None:
+    from sqlmodel import Session
+
+    from app.channels.mailboxes import SecretKeyRequired, ensure_secret_key
+    from app.core.db import get_engine
+
+    with Session(get_engine()) as session:
+        try:
+            ensure_secret_key(session)
+        except SecretKeyRequired as exc:
+            raise SystemExit(f"infodesk: {exc}") from None
+
+
+def _imap_poll(_args: argparse.Namespace) -> int:
+    from app.calendar.cache import CalendarCache
+    from app.channels.imap import poll_round
+    from app.core.logging import configure_logging
+    from app.sla.policies import PolicyCache
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    _ensure_secret_key()
+    report = poll_round(
+        calendars=CalendarCache(settings.calendar_cache_seconds),
+        policies=PolicyCache(settings.calendar_cache_seconds),
+    )
+    outcomes = " ".join(f"{k}={v}" for k, v in sorted(report.outcomes.items()))
+    print(
+        f"mailboxes={report.mailboxes} read={report.read} skipped={report.skipped} "
+        f"failed_mailboxes={report.failed_mailboxes}" + (f" {outcomes}" if outcomes else "")
+    )
+    return 1 if report.failed_mailboxes else 0
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -125,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--name", help="display name")
     token.add_argument("--minutes", type=int, default=480, help="lifetime (default 480)")
     token.set_defaults(handler=_token)
+
+    imap_poll = commands.add_parser("imap-poll", help="read new mail of the office mailboxes once")
+    imap_poll.set_defaults(handler=_imap_poll)
 
     openapi = commands.add_parser("openapi", help="export the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=DEFAULT_OPENAPI_PATH)

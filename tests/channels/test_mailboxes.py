@@ -59,7 +59,8 @@ def _put(client: TestClient, auth: TokenFactory, body: dict[str, Any], url: str 
 
 
 def _no_secret_in(text: str) -> None:
-    assert IMAP_SECRET not in text and SMTP_SECRET not in text
+    assert IMAP_SECRET not in text
+    assert SMTP_SECRET not in text
     assert '"password"' not in text
 
 
@@ -92,9 +93,12 @@ def test_passwords_are_encrypted_at_rest_and_kept_when_left_out(
 ) -> None:
     assert _put(client, auth, BODY).status_code == 201
     stored = session.get(Mailbox, "KANWIL-ACEH")
-    assert stored is not None and stored.imap_password and stored.smtp_password
+    assert stored is not None
+    assert stored.imap_password
+    assert stored.smtp_password
     token = stored.imap_password
-    assert IMAP_SECRET not in token and SMTP_SECRET not in stored.smtp_password
+    assert IMAP_SECRET not in token
+    assert SMTP_SECRET not in stored.smtp_password
     assert crypto.decrypt(token) == IMAP_SECRET
     assert crypto.decrypt(stored.smtp_password) == SMTP_SECRET
 
@@ -161,7 +165,8 @@ def test_smtp_is_optional(client: TestClient, auth: TokenFactory, session: Sessi
 
 def test_delete_removes_the_mailbox(client: TestClient, auth: TokenFactory) -> None:
     missing = client.get(URL, headers=auth("admin"))
-    assert missing.status_code == 404 and missing.json()["code"] == "mailbox_not_found"
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "mailbox_not_found"
     assert client.delete(URL, headers=auth("admin")).status_code == 404
     assert _put(client, auth, BODY).status_code == 201
     assert client.delete(URL, headers=auth("admin")).status_code == 204
@@ -170,7 +175,8 @@ def test_delete_removes_the_mailbox(client: TestClient, auth: TokenFactory) -> N
 
 def test_unknown_office_and_other_roles(client: TestClient, auth: TokenFactory) -> None:
     unknown = _put(client, auth, BODY, url="/v1/offices/KPPBC-NOWHERE/mailbox")
-    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "not_found"
     assert client.get("/v1/offices/KPPBC-NOWHERE/mailbox", headers=auth("admin")).status_code == 404
     for role in ("officer", "supervisor", "integration", "compliance"):
         assert client.put(URL, json=BODY, headers=auth(role)).status_code == 403
