@@ -163,6 +163,7 @@ def _lease(office_code: str) -> _Source | None:
         mailbox = session.get(Mailbox, office_code)
         session.commit()
     if mailbox is None or mailbox.imap_host is None or not mailbox.imap_password:
+        _store(office_code, imap_lease_until=None)
         return None
     try:
         password = crypto.decrypt(mailbox.imap_password)

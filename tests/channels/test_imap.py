@@ -33,6 +33,7 @@ from app.channels.imap import PollReport, poll_mailboxes, poll_round
 from app.channels.mailbox_models import Mailbox
 from app.channels.mailbox_schemas import ImapIn, MailboxIn
 from app.channels.mailboxes import put_mailbox
+from app.cli import main
 from app.core.db import utcnow, writer
 from app.inquiries.models import Inquiry, InquiryMessage
 from app.offices.models import Office
@@ -511,3 +512,16 @@ def test_a_held_mailbox_is_left_to_its_poller(
         session.commit()
     assert _poll().read == 0
     assert _inquiries(engine, box.office) == []
+
+
+def test_the_command_polls_once_and_prints_counts(
+    engine: Engine, dovecot: Dovecot, boxes: list[Box], capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = _make_box(engine, dovecot)
+    boxes.append(box)
+    _append(dovecot, box.folder, _mail("fajar@example.com", "Kurs", "cli@ex.com", "Tanya."))
+    assert main(["imap-poll"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "mailboxes=1 read=1 skipped=0 failed_mailboxes=0 created=1"
+    )
+    assert len(_inquiries(engine, box.office)) == 1
