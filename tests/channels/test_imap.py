@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import imaplib
+import ipaddress
 import os
 import pwd
 import shutil
@@ -20,10 +21,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -53,6 +58,8 @@ def _free_port() -> int:
 @dataclass(frozen=True)
 class Dovecot:
     port: int
+    tls_port: int
+    ca_file: Path
     log: Path
 
     def connect(self) -> imaplib.IMAP4:
@@ -61,7 +68,37 @@ class Dovecot:
         return connection
 
 
-def _config(root: Path, port: int) -> str:
+def _certificate(root: Path) -> None:
+    """A self-signed certificate for 127.0.0.1: the tests trust it through SSL_CERT_FILE."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "infodesk test IMAP")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (root / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (root / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+def _config(root: Path, port: int, tls_port: int) -> str:
     if os.geteuid() == 0:
         # Dovecot refuses to run login processes or mail access as root.
         for name in ("dovecot", "dovenull"):
@@ -79,7 +116,9 @@ listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -102,7 +141,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 """
@@ -122,14 +162,17 @@ def dovecot() -> Iterator[Dovecot]:
         (root / sub).mkdir()
     (root / "run").chmod(0o755)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
-    port = _free_port()
-    (root / "dovecot.conf").write_text(_config(root, port))
+    port, tls_port = _free_port(), _free_port()
+    _certificate(root)
+    (root / "dovecot.conf").write_text(_config(root, port, tls_port))
     output = root / "dovecot.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603  (a fixed program and our own config)
             [DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdout=sink, stderr=sink
         )
-    server = Dovecot(port=port, log=root / "dovecot.log")
+    server = Dovecot(
+        port=port, tls_port=tls_port, ca_file=root / "cert.pem", log=root / "dovecot.log"
+    )
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -525,3 +568,36 @@ def test_the_command_polls_once_and_prints_counts(
         "mailboxes=1 read=1 skipped=0 failed_mailboxes=0 created=1"
     )
     assert len(_inquiries(engine, box.office)) == 1
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_with_a_trusted_certificate(
+    engine: Engine,
+    dovecot: Dovecot,
+    boxes: list[Box],
+    monkeypatch: pytest.MonkeyPatch,
+    security: str,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.ca_file))
+    port = dovecot.tls_port if security == "ssl" else dovecot.port
+    box = _make_box(engine, dovecot, security=security, port=port)
+    boxes.append(box)
+    _append(dovecot, box.folder, _mail("gita@example.com", "TLS", f"{security}@ex.com", "Tanya."))
+    report = _poll()
+    assert report.outcomes == {"created": 1}, report
+    assert _mailbox(engine, box.office).last_error is None
+
+
+def test_an_untrusted_certificate_is_refused(
+    engine: Engine, dovecot: Dovecot, boxes: list[Box], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    box = _make_box(engine, dovecot, security="ssl", port=dovecot.tls_port)
+    boxes.append(box)
+    _append(dovecot, box.folder, _mail("hana@example.com", "TLS", "untrusted@ex.com", "Tanya."))
+    report = _poll()
+    assert report.read == 0
+    assert _mailbox(engine, box.office).last_error == (
+        "cannot connect to IMAP server: SSLCertVerificationError"
+    )
+    assert _inquiries(engine, box.office) == []
