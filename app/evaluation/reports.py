@@ -28,15 +28,10 @@ from sqlmodel import Session, col
 
 from app.core.errors import Forbidden, InvalidField, NotFound
 from app.core.security import Principal, Role
-from app.evaluation.models import SurveyResponse
+from app.evaluation.models import Complaint, SurveyResponse
 from app.evaluation.survey import ELEMENTS, ikm_from_sums, krejcie_morgan, round_half_up
 from app.inquiries.models import Inquiry
 from app.offices.models import Office
-
-try:  # the complaints table arrives with the complaints feature
-    from app.evaluation.models import Complaint  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - until then, no complaint counts
-    Complaint = None
 
 MAX_YEARS = 5
 FIRST_DATE, LAST_DATE = date(2020, 1, 1), date(2036, 12, 31)
@@ -388,13 +383,13 @@ def officers_report(*, session: Session, scope: Scope) -> list[dict[str, Any]]:
         )
     }
     complaints: dict[str, int] = {}
-    if scope.complaints_visible and Complaint is not None:
+    if scope.complaints_visible:
         complaints = {
             row[0]: int(row[1])
             for row in session.execute(
                 select(officer, func.count())
                 .select_from(Complaint)
-                .join(Inquiry, col(Inquiry.id) == Complaint.inquiry_id)
+                .join(Inquiry, col(Inquiry.id) == col(Complaint.inquiry_id))
                 .where(where)
                 .group_by(officer)
             )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.calendar.cache import build_calendar
-from app.evaluation.models import SurveyResponse
+from app.evaluation.models import Complaint, SurveyResponse
 from app.inquiries.models import Inquiry
 from app.offices.models import Office
 from tests.conftest import TokenFactory
@@ -91,7 +91,8 @@ def respond(
     )
     assert done.status_code == 200, done.text
     inquiry = session.get(Inquiry, uuid.UUID(iid))
-    assert inquiry is not None and inquiry.first_responder == officer
+    assert inquiry is not None
+    assert inquiry.first_responder == officer
     office_row = session.get(Office, office)
     assert office_row is not None
     calendar = build_calendar(session, office_row)
@@ -140,6 +141,30 @@ def add_surveys(
                 **{f"u{i + 1}": a for i, a in enumerate(answers)},
             )
         )
+    session.flush()
+
+
+def complain(session: Session, office: str, inquiry: Inquiry) -> None:
+    """A complaint linked to ``inquiry`` (as the complaints service records one)."""
+    at = wib(2026, 8, 21, 9)
+    session.add(
+        Complaint(
+            number=f"ADU-{office}-2026-{uuid.uuid4().int % 10**6:06d}",
+            office_code=office,
+            source="web",
+            category="ordinary",
+            name="Teuku Umar",
+            email="teuku@example.com",
+            inquiry_id=inquiry.id,
+            message="Jawaban tidak membantu.",
+            status="received",
+            received_at=at,
+            first_response_due_at=at + timedelta(days=3),
+            due_at=at + timedelta(days=7),
+            due_explanation="-",
+            created_by="test",
+        )
+    )
     session.flush()
 
 
@@ -195,6 +220,18 @@ def test_officer_working_time_skips_weekend_and_holiday(
 
     head = get(client, auth("head", office=office), "officers", **AUGUST)
     assert [r["complaints"] for r in head["rows"]] == [0, 0]
+    complained = respond(
+        client, auth, session, office, wib(2026, 8, 20, 9), wib(2026, 8, 20, 10), "budi"
+    )
+    complain(session, office, complained)
+    head = get(client, auth("head", office=office), "officers", **AUGUST)
+    assert [r["complaints"] for r in head["rows"]] == [0, 1]
+    compliance = get(
+        client, auth("compliance", office=None), "officers", office_code=office, **AUGUST
+    )
+    assert [r["complaints"] for r in compliance["rows"]] == [0, 1]
+    supervisor = get(client, auth("supervisor", office=office), "officers", **AUGUST)
+    assert [r["complaints"] for r in supervisor["rows"]] == [None, None]
     admin = get(client, auth("admin", office=None), "officers", office_code=office, **AUGUST)
     assert [r["complaints"] for r in admin["rows"]] == [None, None]
 
@@ -326,7 +363,8 @@ def test_open_inquiries_not_yet_due_are_not_breached(
     today = datetime.now(WIB).date()
     period = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
     rows = get(client, auth("head", office=office), "sla", group_by="office", **period)["rows"]
-    assert rows[0]["open"] == 1 and rows[0]["open_breached"] == 0
+    assert rows[0]["open"] == 1
+    assert rows[0]["open_breached"] == 0
 
 
 # -- CSV ---------------------------------------------------------------------------------
@@ -424,16 +462,20 @@ def test_cross_office_callers_see_every_office(
     report = get(client, auth("compliance", office=None), "sla", group_by="office", **AUGUST)
     assert report["office_code"] is None
     keys = [r["key"] for r in report["rows"]]
-    assert office in keys and "KANWIL-ACEH" in keys and keys == sorted(keys)
+    assert office in keys
+    assert "KANWIL-ACEH" in keys
+    assert keys == sorted(keys)
     assert next(r for r in report["rows"] if r["key"] == office)["received"] == 1
 
 
 def test_reports_page_is_served_without_a_token(client: TestClient) -> None:
     page = client.get("/reports")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert "/reports/assets/reports.js" in page.text
     script = client.get("/reports/assets/reports.js")
-    assert script.status_code == 200 and "sessionStorage" in script.text
+    assert script.status_code == 200
+    assert "sessionStorage" in script.text
     assert client.get("/reports/assets/other.js").status_code in (404, 422)
     assert "/reports" not in client.get("/openapi.json").json()["paths"]

@@ -80,12 +80,12 @@ function svg(tag, attrs, text) {
 
 // Bars of the share met (0-100%) per month, drawn as plain SVG.
 function drawChart(rows) {
-  const width = Math.max(320, rows.length * 48 + 50), height = 220, left = 40, bottom = 30;
-  const plot = height - bottom - 10;
+  const width = Math.max(320, rows.length * 48 + 50), height = 230, left = 40, bottom = 30;
+  const plot = height - bottom - 20;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
     "aria-label": "Persentase tepat waktu per bulan / share met by month" });
   for (const tick of [0, 50, 100]) {
-    const y = 10 + plot - (plot * tick) / 100;
+    const y = 20 + plot - (plot * tick) / 100;
     chart.appendChild(svg("line", { x1: left, x2: width, y1: y, y2: y, class: "axis" }));
     chart.appendChild(svg("text", { x: 4, y: y + 4 }, `${tick}%`));
   }
@@ -93,11 +93,11 @@ function drawChart(rows) {
     const x = left + 8 + i * 48;
     if (row.met_rate !== null) {
       const h = plot * row.met_rate;
-      const bar = svg("rect", { x, y: 10 + plot - h, width: 32, height: h, class: "bar",
+      const bar = svg("rect", { x, y: 20 + plot - h, width: 32, height: h, class: "bar",
         "data-key": row.key, "data-rate": row.met_rate });
       bar.appendChild(svg("title", {}, `${row.key}: ${percent(row.met_rate)}`));
       chart.appendChild(bar);
-      chart.appendChild(svg("text", { x, y: 6 + plot - h }, percent(row.met_rate)));
+      chart.appendChild(svg("text", { x, y: 16 + plot - h }, percent(row.met_rate)));
     }
     chart.appendChild(svg("text", { x, y: height - 12 }, row.key.slice(2)));
   });
