@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
@@ -119,6 +119,11 @@ _RAW_BODY = {
 }
 
 
+async def _raw_body(request: Request) -> bytes:
+    # Read on the event loop; the endpoint itself (database work) runs in the thread pool.
+    return await request.body()
+
+
 @router.post(
     "/v1/channels/email/inbound",
     summary="Post a raw email",
@@ -130,15 +135,15 @@ _RAW_BODY = {
     },
     openapi_extra=_RAW_BODY,
 )
-async def post_inbound_email(
+def post_inbound_email(
     request: Request,
+    raw: Annotated[bytes, Depends(_raw_body)],
     session: SessionDep,
     principal: CurrentPrincipal,
     office_code: Annotated[str, Query(min_length=1, max_length=32, examples=["KANWIL-ACEH"])],
 ) -> Response:
     """Receive one raw RFC 5322 mail for the office: a new inquiry, a follow-up, a
     duplicate or ignored noise (201 for a new inquiry, 200 otherwise)."""
-    raw = await request.body()
     result = receive_email(
         session=session,
         calendars=request.app.state.calendars,
