@@ -1,4 +1,4 @@
-"""The ``infodesk`` command: serve, migrate, token, openapi."""
+"""The ``infodesk`` command: serve, worker, migrate, token, openapi."""
 
 from __future__ import annotations
 
@@ -85,6 +85,31 @@ def _imap_poll(_args: argparse.Namespace) -> int:
     return 1 if report.failed_mailboxes else 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from app.channels.worker import Worker, poll_mail_forever
+    from app.core.logging import configure_logging
+
+    configure_logging(get_settings().log_level)
+    _ensure_secret_key()
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        # The round under way finishes; then the worker exits.
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if not args.no_imap:
+        threading.Thread(
+            target=poll_mail_forever, args=(stop,), name="infodesk-imap", daemon=True
+        ).start()
+    Worker(stop=stop).run()
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from app.core.migrations import downgrade, upgrade
 
@@ -145,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="deliver the outbox (SMTP, webhooks) and poll office mailboxes"
+    )
+    worker.add_argument("--no-imap", action="store_true", help="do not poll IMAP mailboxes")
+    worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="migrate the database (default: to head)")
     migrate.add_argument("revision", nargs="?", default="head", help="head, a revision, or base")

@@ -20,6 +20,7 @@ from app.channels.inbound_router import router as inbound_router
 from app.channels.mailboxes_router import router as mailboxes_router
 from app.channels.outbox_router import router as outbox_router
 from app.channels.webhooks_router import router as webhooks_router
+from app.channels.worker import BackgroundWorker
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
@@ -68,6 +69,11 @@ TAGS = [
         "name": "channels",
         "description": "Email in, office mailboxes, webhook endpoints and the outbox of "
         "messages to requesters.",
+    },
+    {
+        "name": "complaints",
+        "description": "Complaints (pengaduan) about the service, handled by internal "
+        "compliance: recording, due times in working days, response and closing.",
     },
     {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
@@ -163,7 +169,15 @@ def _api_routes_first(app: FastAPI) -> None:
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # The holiday table takes ~150 ms to build; do it before the first request needs it.
     await run_in_threadpool(indonesian_holidays, SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR + 1)
-    yield
+    # `infodesk serve` delivers the outbox itself unless INFODESK_EMBEDDED_WORKER=false.
+    worker = BackgroundWorker() if get_settings().embedded_worker else None
+    if worker is not None:
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await run_in_threadpool(worker.shutdown)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -42,6 +42,7 @@ def _upgrade_outbox() -> None:
         batch_op.add_column(sa.Column('locked_by', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('last_error', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('delivered_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('requeued_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
     # Rows written before: their office and kind come from the inquiry and its message.
     op.execute(
@@ -85,6 +86,7 @@ def _downgrade_outbox() -> None:
         batch_op.alter_column('message_id', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('inquiry_id', existing_type=sa.Uuid(), nullable=False)
         batch_op.drop_column('updated_at')
+        batch_op.drop_column('requeued_at')
         batch_op.drop_column('delivered_at')
         batch_op.drop_column('last_error')
         batch_op.drop_column('locked_by')

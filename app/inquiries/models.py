@@ -193,6 +193,8 @@ class OutboxMessage(SQLModel, table=True):
     locked_by: str | None = Field(default=None, sa_column=Column(String(100)))
     last_error: str | None = Field(default=None, sa_column=Column(String(500)))
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # Set when a dead or bounced row is sent again: its retries count from then.
+    requeued_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

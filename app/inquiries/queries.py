@@ -26,9 +26,11 @@ from app.inquiries.models import (
     InquiryDocument,
     InquiryEvent,
     InquiryMessage,
+    OutboxMessage,
 )
 from app.inquiries.schemas import (
     ConsultationView,
+    DeliveryView,
     DocumentView,
     EventView,
     InquiryDetail,
@@ -56,6 +58,7 @@ class Parts:
     documents: list[InquiryDocument] = field(default_factory=list)
     messages: list[InquiryMessage] = field(default_factory=list)
     consultations: list[Consultation] = field(default_factory=list)
+    deliveries: dict[int, DeliveryView] = field(default_factory=dict)
 
 
 class Viewer:
@@ -169,6 +172,18 @@ class Viewer:
                     .order_by(col(Consultation.id))
                 )
             ),
+            deliveries={
+                o.message_id: DeliveryView(
+                    status=o.status,
+                    attempts=o.attempts,
+                    delivered_at=o.delivered_at,
+                    last_error=o.last_error,
+                )
+                for o in session.exec(
+                    select(OutboxMessage).where(OutboxMessage.inquiry_id == inquiry.id)
+                )
+                if o.message_id is not None
+            },
         )
 
     def receipt(self, inquiry: Inquiry) -> InquiryReceipt:
@@ -205,6 +220,7 @@ class Viewer:
                     body=m.body,
                     author=m.author,
                     sent_at=m.sent_at,
+                    delivery=parts.deliveries.get(m.id or 0),
                 )
                 for m in messages
             ],

@@ -284,6 +284,15 @@ class DocumentView(BaseModel):
     legacy: bool
 
 
+class DeliveryView(BaseModel):
+    """Where the delivery of an outbound message to the requester stands."""
+
+    status: Literal["pending", "delivered", "dead", "bounced"]
+    attempts: int
+    delivered_at: datetime | None
+    last_error: str | None
+
+
 class MessageView(BaseModel):
     """A message to or from the requester."""
 
@@ -293,6 +302,9 @@ class MessageView(BaseModel):
     body: str
     author: str | None
     sent_at: datetime
+    delivery: DeliveryView | None = Field(
+        default=None, description="outbound messages: the delivery state (outbox)"
+    )
 
 
 class ConsultationView(BaseModel):
