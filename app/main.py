@@ -75,6 +75,11 @@ TAGS = [
         "description": "Complaints (pengaduan) about the service, handled by internal "
         "compliance: recording, due times in working days, response and closing.",
     },
+    {
+        "name": "reports",
+        "description": "SLA, satisfaction (IKM) and officer reports per office and period, "
+        "as JSON or CSV (head, supervisor, compliance, admin).",
+    },
     {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
 ]
