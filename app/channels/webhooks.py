@@ -42,7 +42,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (the scheme's prefix, not a secret)
 # Every outbound text is one event type; ``data.kind`` says which text it is.
 EVENT_TYPE = "message.created"
 WEBHOOK_CHANNELS = frozenset({Channel.webchat, Channel.social})
-DEFAULT_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # A receiver's Retry-After is honoured up to a day; the outbox gives up after about that.
 MAX_RETRY_AFTER_SECONDS = 86_400.0

@@ -158,3 +158,22 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def main() -> None:
+    """Run a receiver in a process of its own (benchmarks): prints its URL, then serves."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--secret", help="verify signatures with this whsec_ secret")
+    args = parser.parse_args()
+    receiver = Receiver(args.secret, record=False).start()
+    print(receiver.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        receiver.stop()
+
+
+if __name__ == "__main__":
+    main()
