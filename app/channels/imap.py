@@ -231,19 +231,20 @@ def _receive(
 
 def _poll_source(
     source: _Source, report: PollReport, *, calendars: CalendarCache, policies: PolicyCache
-) -> str | None:
-    """Read the new mail of one mailbox; returns the error to record, if any."""
+) -> tuple[str | None, bool]:
+    """Read the new mail of one mailbox; returns the note to record, if any, and whether
+    the mailbox could not be read."""
     settings = get_settings()
-    error: str | None = None
+    note: str | None = None
     try:
         connection = _connect(source, settings.imap_timeout_seconds)
     except (OSError, imaplib.IMAP4.error) as exc:
-        return f"cannot connect to IMAP server: {type(exc).__name__}"
+        return f"cannot connect to IMAP server: {type(exc).__name__}", True
     try:
         try:
             connection.login(source.user, source.password)
         except imaplib.IMAP4.error:
-            return "IMAP login failed (check user and password)"
+            return "IMAP login failed (check user and password)", True
         capabilities = _capabilities(connection)
         _ok(connection.select(_quote(source.folder)), "SELECT")
         uidvalidity = _uidvalidity(connection, source.folder)
@@ -272,7 +273,7 @@ def _poll_source(
                     raise
                 # Left in the folder unmarked for a person; never blocks the mailbox.
                 logger.warning("imap %s: UID %d skipped: %s", source.office_code, uid, exc.code)
-                error = f"message UID {uid} skipped: {exc.code}"
+                note = f"message UID {uid} skipped: {exc.code}"
                 report.skipped += 1
                 _store(source.office_code, imap_last_uid=uid)
                 continue
@@ -281,13 +282,13 @@ def _poll_source(
             report.read += 1
             report.outcomes[outcome] += 1
     except (OSError, imaplib.IMAP4.error) as exc:
-        return f"IMAP error: {type(exc).__name__}"
+        return f"IMAP error: {type(exc).__name__}", True
     except _MailboxFailure as exc:
-        return str(exc)
+        return str(exc), True
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             connection.logout()
-    return error
+    return note, False
 
 
 def poll_round(*, calendars: CalendarCache, policies: PolicyCache) -> PollReport:
@@ -304,30 +305,41 @@ def poll_round(*, calendars: CalendarCache, policies: PolicyCache) -> PollReport
         )
     for code in codes:
         try:
-            source = _lease(code)
-        except _MailboxFailure as exc:
-            logger.warning("imap %s: %s", code, exc)
-            report.failed_mailboxes += 1
-            continue
-        if source is None:
-            continue
-        report.mailboxes += 1
-        try:
-            error = _poll_source(source, report, calendars=calendars, policies=policies)
+            _poll_mailbox(code, report, calendars=calendars, policies=policies)
         except Exception as exc:
-            # Anything else (the database, a bug): this mailbox waits for the next round.
-            # Where it happened, not the message: it may quote a sender or subject.
-            error = f"polling stopped: {type(exc).__name__}"
+            # Anything else (the database, a bug): this mailbox waits for the next round
+            # (its lease runs out). Where it happened, not the message: it may quote a
+            # sender or subject.
+            report.failed_mailboxes += 1
             logger.error(
-                "imap %s: polling stopped",
+                "imap %s: polling stopped: %s",
                 code,
+                type(exc).__name__,
                 extra={"trace": "".join(traceback.format_tb(exc.__traceback__))},
             )
-        if error is not None:
-            logger.warning("imap %s: %s", code, error)
-            report.failed_mailboxes += 1
-        _finish(code, error=error)
+            with contextlib.suppress(Exception):
+                _finish(code, error=f"polling stopped: {type(exc).__name__}")
     return report
+
+
+def _poll_mailbox(
+    code: str, report: PollReport, *, calendars: CalendarCache, policies: PolicyCache
+) -> None:
+    try:
+        source = _lease(code)
+    except _MailboxFailure as exc:
+        logger.warning("imap %s: %s", code, exc)
+        report.failed_mailboxes += 1
+        return
+    if source is None:
+        return
+    report.mailboxes += 1
+    note, failed = _poll_source(source, report, calendars=calendars, policies=policies)
+    if note is not None:
+        logger.warning("imap %s: %s", code, note)
+    if failed:
+        report.failed_mailboxes += 1
+    _finish(code, error=note)
 
 
 def poll_mailboxes(*, calendars: CalendarCache, policies: PolicyCache) -> int:

@@ -476,6 +476,7 @@ def test_unreadable_mail_is_skipped_and_recorded(
 
     report = _poll()
     assert report.skipped == 1, report
+    assert report.failed_mailboxes == 0, report
     assert report.outcomes == {"created": 1}, report
     mailbox = _mailbox(engine, box.office)
     assert mailbox.imap_last_uid == 2
