@@ -37,7 +37,7 @@ background:#fff}
 textarea{min-height:110px}
 button{width:100%;font:inherit;font-weight:600;color:#fff;background:#0b3d6e;border:0;
 border-radius:8px;padding:13px;min-height:48px}
-.ref{font-family:ui-monospace,monospace}
+.ref{font-family:ui-monospace,monospace;white-space:nowrap}
 """
 
 _PAGE = Template(
