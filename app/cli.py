@@ -106,7 +106,7 @@ def _worker(args: argparse.Namespace) -> int:
         threading.Thread(
             target=poll_mail_forever, args=(stop,), name="infodesk-imap", daemon=True
         ).start()
-    Worker(stop=stop).run()
+    Worker(stop=stop, office_codes=args.office).run()
     return 0
 
 
@@ -175,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="deliver the outbox (SMTP, webhooks) and poll office mailboxes"
     )
     worker.add_argument("--no-imap", action="store_true", help="do not poll IMAP mailboxes")
+    worker.add_argument(
+        "--office", action="append", help="deliver only this office's rows (repeatable)"
+    )
     worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="migrate the database (default: to head)")

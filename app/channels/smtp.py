@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP as _SMTP_POLICY
 from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -43,6 +43,8 @@ _SCHEMES: dict[str, tuple[SmtpSecurity, int]] = {
 }
 # Kinds sent without a person writing them: marked so that auto-responders stay quiet.
 AUTO_REPLIED_KINDS = frozenset({"acknowledgement"})
+# RFC 5322's own line limit: ids and addresses stay on one line, unfolded.
+SMTP = _SMTP_POLICY.clone(max_line_length=998)
 _ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})")
 # The requester's mails referred to in References, newest last.
 _MAX_REFERENCES = 10

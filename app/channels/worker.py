@@ -99,6 +99,7 @@ class Worker:
         name: str | None = None,
         batch_size: int | None = None,
         stop: threading.Event | None = None,
+        office_codes: Sequence[str] | None = None,
     ) -> None:
         settings = get_settings()
         self.engine = engine or get_engine()
@@ -106,6 +107,8 @@ class Worker:
         self.batch_size = batch_size or settings.delivery_batch_size
         self.stop = stop or threading.Event()
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # Only these offices' rows (a worker per group of offices); None: every office.
+        self.office_codes = list(office_codes) if office_codes else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -135,6 +138,8 @@ class Worker:
             .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(self.batch_size)
         )
+        if self.office_codes is not None:
+            query = query.where(col(OutboxMessage.office_code).in_(self.office_codes))
         if self.is_postgres:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         lease = now + timedelta(seconds=settings.delivery_lease_seconds)
