@@ -4,8 +4,10 @@ receiver that fails or is missing gets the message later with the same ``webhook
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -189,3 +191,23 @@ def test_a_gone_receiver_makes_the_message_dead(
     [row] = rows_of(engine, inquiry["id"])
     assert row.status == "dead"
     assert row.last_error == "HTTP 410 Gone"
+
+
+@pytest.mark.slow
+def test_parallel_registrations_make_one_endpoint(
+    live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    parallel = 8
+    barrier = threading.Barrier(parallel)
+    admin = auth("admin", office=None)
+
+    def post(i: int) -> int:
+        barrier.wait()
+        body = {"office_code": office, "channel": "social", "url": f"https://gw{i}.example/h"}
+        return live_client.post("/v1/webhooks", json=body, headers=admin).status_code
+
+    with ThreadPoolExecutor(parallel) as pool:
+        statuses = sorted(pool.map(post, range(parallel)))
+    assert statuses == [201] + [409] * (parallel - 1)
+    listed = live_client.get("/v1/webhooks", params={"office_code": office}, headers=admin)
+    assert len(listed.json()["items"]) == 1
