@@ -14,8 +14,10 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy import Insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -33,13 +35,12 @@ from app.channels.models import EmailAttachment, InboundEmail
 from app.channels.storage import BlobStore, get_store
 from app.core.channels import Channel
 from app.core.config import get_settings
-from app.core.errors import Forbidden
+from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.security import Principal, Role
 from app.inquiries import identifiers as ids
 from app.inquiries.intake import create_inquiry, post_follow_up
 from app.inquiries.models import Inquiry, InquiryMessage, OutboxMessage
 from app.inquiries.schemas import MAX_MESSAGE, FollowUpIn, InquiryCreate, RequesterIn
-from app.offices.service import get_office
 from app.sla.policies import PolicyCache
 
 Outcome = Literal["created", "follow_up", "duplicate", "ignored"]
@@ -170,30 +171,57 @@ def _requester(mail: ParsedEmail) -> RequesterIn:
     return RequesterIn(name=name, email=email)
 
 
-def _claim(session: Session, row: InboundEmail) -> InboundEmail | None:
-    """Insert ``row``; the earlier row when this office has the Message-ID already."""
+def _claim(session: Session, values: dict[str, Any]) -> InboundEmail | None:
+    """Record the mail; the earlier row when this office has its Message-ID already.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING``: on PostgreSQL a racing insert of the same
+    key waits for the other transaction and then yields (or goes ahead if it rolled
+    back); SQLite's writers are serialised already. An unknown office fails the foreign
+    key and is a 404."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = InboundEmail.__table__  # type: ignore[attr-defined]
+    insert: Insert = module.insert(table).values(**values)
+    statement = insert.on_conflict_do_nothing(  # type: ignore[attr-defined]
+        index_elements=["office_code", "message_key"]
+    ).returning(table.c.id)
     try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
+        inserted = session.execute(statement).first()
     except IntegrityError:
-        return session.exec(
-            select(InboundEmail).where(
-                InboundEmail.office_code == row.office_code,
-                InboundEmail.message_key == row.message_key,
-            )
-        ).one()
-    return None
-
-
-def _message_row(session: Session, inquiry: Inquiry, message_id: str) -> int | None:
-    return session.exec(
-        select(InquiryMessage.id).where(
-            InquiryMessage.office_code == inquiry.office_code,
-            InquiryMessage.channel == inquiry.channel,
-            InquiryMessage.channel_message_id == message_id,
+        raise NotFound(f"No office with code {values['office_code']}.") from None
+    if inserted is not None:
+        return None
+    earlier = session.exec(
+        select(InboundEmail).where(
+            InboundEmail.office_code == values["office_code"],
+            InboundEmail.message_key == values["message_key"],
         )
     ).first()
+    if earlier is None:  # pragma: no cover - a conflict always leaves the winning row
+        raise Conflict("The mail could not be recorded; try again.")
+    return earlier
+
+
+def _finish(
+    session: Session,
+    email_id: uuid.UUID,
+    inquiry: Inquiry | None,
+    message_id: str | None,
+    **values: Any,
+) -> None:
+    """Record what became of the mail (and the inquiry message it made) in one UPDATE."""
+    if inquiry is not None:
+        values["inquiry_id"] = inquiry.id
+    if inquiry is not None and message_id is not None:
+        values["inquiry_message_id"] = (
+            select(InquiryMessage.id)
+            .where(
+                InquiryMessage.office_code == inquiry.office_code,
+                InquiryMessage.channel == inquiry.channel,
+                InquiryMessage.channel_message_id == message_id,
+            )
+            .scalar_subquery()
+        )
+    session.execute(update(InboundEmail).where(col(InboundEmail.id) == email_id).values(**values))
 
 
 def receive_email(
@@ -211,27 +239,30 @@ def receive_email(
     _ensure_gateway(principal, office_code)
     if len(raw) > get_settings().max_email_bytes:
         raise EmailTooLarge("the message is larger than INFODESK_MAX_EMAIL_BYTES")
-    get_office(session=session, code=office_code)
     mail = parse_email(raw)
     reason = noise_reason(mail)
     requester = _requester(mail) if reason is None else None
     store = store or get_store()
     raw_sha = hashlib.sha256(raw).hexdigest()
     message_id = mail.message_id or f"sha256.{raw_sha}@infodesk.invalid"
-    row = InboundEmail(
-        office_code=office_code,
-        message_id=mail.message_id,
-        message_key=message_key(message_id),
-        sender=_clip(mail.from_address, 254),
-        subject=_clip(mail.subject, 300),
-        outcome="ignored" if reason else "created",
-        reason=reason,
-        raw_key=store.put(raw),
-        raw_sha256=raw_sha,
-        size=len(raw),
-        received_at=now,
+    email_id = uuid.uuid4()
+    earlier = _claim(
+        session,
+        {
+            "id": email_id,
+            "office_code": office_code,
+            "message_id": mail.message_id,
+            "message_key": message_key(message_id),
+            "sender": _clip(mail.from_address, 254),
+            "subject": _clip(mail.subject, 300),
+            "outcome": "ignored" if reason else "created",
+            "reason": reason,
+            "raw_key": store.put(raw),
+            "raw_sha256": raw_sha,
+            "size": len(raw),
+            "received_at": now,
+        },
     )
-    earlier = _claim(session, row)
     if earlier is not None:
         reference = None
         if earlier.inquiry_id is not None:
@@ -241,13 +272,12 @@ def receive_email(
             "duplicate", earlier.inquiry_id, reference, "Message-ID received before"
         )
     if reason is not None:
-        if mail.is_delivery_report or (row.reason or "").startswith("sender is"):
+        if mail.is_delivery_report or reason.startswith("sender is"):
             marked = _mark_bounced(session, office_code, mail)
             if marked:
-                row.reason = _clip(f"{reason}; {marked} delivery marked bounced", 200)
-                session.add(row)
-                session.flush()
-        return InboundResult("ignored", None, None, row.reason)
+                reason = _clip(f"{reason}; {marked} delivery marked bounced", 200)
+                _finish(session, email_id, None, None, reason=reason)
+        return InboundResult("ignored", None, None, reason)
 
     assert requester is not None
     mid = channel_message_id(message_id)
@@ -282,22 +312,20 @@ def receive_email(
             now=now,
         )
         outcome = "created" if fresh else "duplicate"
-    row.outcome, row.inquiry_id = outcome, inquiry.id
-    row.inquiry_message_id = _message_row(session, inquiry, mid) if fresh else None
-    session.add(row)
+    _finish(session, email_id, inquiry, mid if fresh else None, outcome=outcome)
     if fresh:
-        for part in mail.attachments:
-            session.add(
-                EmailAttachment(
-                    inquiry_id=inquiry.id,
-                    inbound_email_id=row.id,
-                    filename=part.filename,
-                    content_type=part.content_type,
-                    size=len(part.data),
-                    sha256=part.sha256,
-                    blob_key=store.put(part.data),
-                )
+        session.add_all(
+            EmailAttachment(
+                inquiry_id=inquiry.id,
+                inbound_email_id=email_id,
+                filename=part.filename,
+                content_type=part.content_type,
+                size=len(part.data),
+                sha256=part.sha256,
+                blob_key=store.put(part.data),
             )
-    session.flush()
+            for part in mail.attachments
+        )
+        session.flush()
     reason_text = None if fresh else "message recorded before under this Message-ID"
     return InboundResult(outcome, inquiry.id, inquiry.reference, reason_text)

@@ -149,8 +149,7 @@ def _addresses(msg: Message, name: str) -> tuple[str, ...]:
         return ()
 
 
-def _date(msg: Message) -> datetime | None:
-    value = _header(msg, "Date")
+def _date(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
@@ -160,11 +159,11 @@ def _date(msg: Message) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _text_of(part: Message) -> str:
+def _text_of(leaf: _Leaf) -> str:
     """A text part decoded from its transfer encoding and charset."""
-    payload = part.get_payload(decode=True)
+    payload = leaf.part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    charset = part.get_content_charset() or "us-ascii"
+    charset = leaf.charset or "us-ascii"
     try:
         return data.decode(charset, errors="replace")
     except LookupError as exc:
@@ -176,51 +175,96 @@ def html_to_text(html: str) -> str:
     return str(get_text(html))
 
 
-def _filename(part: Message) -> str | None:
-    try:
-        name = part.get_filename()
-    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
-        return None
+def _safe_filename(name: str | None) -> str | None:
     if not name:
         return None
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = str(name).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in clean_text(name) if ch.isprintable()).strip()
     return name[:255] or None
 
 
-def _is_attachment(part: Message) -> bool:
-    disposition = (part.get_content_disposition() or "").lower()
-    if disposition == "attachment" or _filename(part):
-        return True
-    return part.get_content_maintype() not in ("text", "multipart")
+@dataclass(frozen=True)
+class _Leaf:
+    """A non-container part with its MIME headers read once (each read of a header
+    builds a new header object, which costs more than the rest of the parsing)."""
+
+    part: Message
+    content_type: str
+    charset: str | None
+    disposition: str | None
+    filename: str | None
 
 
-def _leaves(msg: Message) -> list[Message]:
+def _params(header: object) -> dict[str, str]:
+    try:
+        return dict(getattr(header, "params", {}))
+    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
+        return {}
+
+
+def _leaf(part: Message, content_type: str, type_header: object) -> _Leaf:
+    try:
+        disposition_header = part.get("Content-Disposition")
+    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
+        disposition_header = None
+    disposition = getattr(disposition_header, "content_disposition", None)
+    type_params = _params(type_header)
+    name = _params(disposition_header).get("filename") or type_params.get("name")
+    return _Leaf(
+        part=part,
+        content_type=content_type,
+        charset=(type_params.get("charset") or "").lower() or None,
+        disposition=str(disposition).lower() if disposition else None,
+        filename=_safe_filename(name),
+    )
+
+
+def _leaves(msg: Message, out: list[_Leaf]) -> list[_Leaf]:
     """The non-container parts, depth first; an attached message is one leaf."""
-    if msg.get_content_type() == "message/rfc822" or not msg.is_multipart():
-        return [msg]
-    out: list[Message] = []
+    header = msg.get("Content-Type")
+    content_type = str(getattr(header, "content_type", "") or msg.get_default_type()).lower()
+    if "/" not in content_type:
+        content_type = "text/plain"
+    if content_type == "message/rfc822" or not msg.is_multipart():
+        out.append(_leaf(msg, content_type, header))
+        return out
     payload = msg.get_payload()
     for sub in payload if isinstance(payload, list) else ():
         if isinstance(sub, Message):
-            out.extend(_leaves(sub))
+            _leaves(sub, out)
     return out
 
 
-def _part_bytes(part: Message) -> bytes:
-    if part.get_content_type() == "message/rfc822":
-        inner = part.get_payload()
+def _is_attachment(leaf: _Leaf) -> bool:
+    if not leaf.content_type.startswith("text/"):
+        return True
+    return leaf.disposition == "attachment" or leaf.filename is not None
+
+
+def _part_bytes(leaf: _Leaf) -> bytes:
+    if leaf.content_type == "message/rfc822":
+        inner = leaf.part.get_payload()
         if isinstance(inner, list) and inner and isinstance(inner[0], Message):
             return inner[0].as_bytes()
-    payload = part.get_payload(decode=True)
+    payload = leaf.part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
 
 
-def _choose_body(msg: EmailMessage) -> Message | None:
-    try:
-        return msg.get_body(preferencelist=("plain", "html"))
-    except (email_errors.MessageError, KeyError, IndexError, TypeError, AttributeError):
-        return None
+def _choose_body(leaves: list[_Leaf], inline: list[bool]) -> _Leaf | None:
+    """The first inline text/plain part, else the first inline text/html part."""
+    for wanted in ("text/plain", "text/html"):
+        for leaf, is_inline in zip(leaves, inline, strict=True):
+            if is_inline and leaf.content_type == wanted:
+                return leaf
+    return None
+
+
+def _raw_headers(msg: Message) -> dict[str, str]:
+    """Unparsed, unfolded top-level header values by lower-case name (the first wins)."""
+    headers: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        headers.setdefault(name.lower(), clean_text(" ".join(str(value).split())))
+    return headers
 
 
 def _report_details(raw: bytes) -> tuple[tuple[str, ...], str | None]:
@@ -250,53 +294,53 @@ def parse_email(raw: bytes) -> ParsedEmail:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
     _check_structure(raw, msg)
-    body_part = _choose_body(msg)
+    headers = _raw_headers(msg)
+    leaves = _leaves(msg, [])
+    inline = [not _is_attachment(leaf) for leaf in leaves]
+    body_leaf = _choose_body(leaves, inline)
     body = ""
-    if body_part is not None:
-        text = _text_of(body_part)
-        text = html_to_text(text) if body_part.get_content_subtype() == "html" else text
+    if body_leaf is not None:
+        text = _text_of(body_leaf)
+        text = html_to_text(text) if body_leaf.content_type == "text/html" else text
         body = clean_text(text).replace("\r\n", "\n").replace("\r", "\n")
     attachments: list[Attachment] = []
-    for part in _leaves(msg):
-        if part is body_part or not _is_attachment(part):
+    for leaf, is_inline in zip(leaves, inline, strict=True):
+        if is_inline:
             # Text parts other than the body (the HTML alternative) still must be readable.
-            if part is not body_part and part.get_content_maintype() == "text":
-                _text_of(part)
+            if leaf is not body_leaf:
+                _text_of(leaf)
             continue
-        content_type = part.get_content_type()[:127]
         attachments.append(
             Attachment(
-                filename=_filename(part) or f"attachment-{len(attachments) + 1}",
-                content_type=content_type,
-                data=_part_bytes(part),
+                filename=leaf.filename or f"attachment-{len(attachments) + 1}",
+                content_type=leaf.content_type[:127],
+                data=_part_bytes(leaf),
             )
         )
     from_address, from_name = _sender(msg)
-    content_type = msg.get_content_type()
-    is_report = content_type == "multipart/report" and (
+    is_report = msg.get_content_type() == "multipart/report" and (
         str(msg.get_param("report-type") or "").lower() == "delivery-status"
-        or any(p.get_content_type() == "message/delivery-status" for p in msg.walk())
+        or any(leaf.content_type == "message/delivery-status" for leaf in leaves)
     )
     noise_sender = (from_address or "").split("@", 1)[0].lower() in _NOISE_SENDERS
     quoted: tuple[str, ...] = ()
     diagnostic = None
     if is_report or noise_sender:
         quoted, diagnostic = _report_details(raw)
-    mid = message_ids(_header(msg, "Message-ID"))
+    mid = message_ids(headers.get("message-id"))
     return ParsedEmail(
         message_id=mid[0] if mid else None,
-        in_reply_to=message_ids(_header(msg, "In-Reply-To")),
-        references=message_ids(_header(msg, "References")),
-        subject=_header(msg, "Subject"),
+        in_reply_to=message_ids(headers.get("in-reply-to")),
+        references=message_ids(headers.get("references")),
+        subject=_header(msg, "Subject") if "subject" in headers else None,
         from_address=from_address,
         from_name=from_name,
         to=_addresses(msg, "To"),
-        date=_date(msg),
-        return_path=_header(msg, "Return-Path"),
-        auto_submitted=_header(msg, "Auto-Submitted"),
-        precedence=_header(msg, "Precedence"),
-        x_autoreply=_header(msg, "X-Autoreply") is not None
-        or _header(msg, "X-Autorespond") is not None,
+        date=_date(headers.get("date")),
+        return_path=headers.get("return-path"),
+        auto_submitted=headers.get("auto-submitted"),
+        precedence=headers.get("precedence"),
+        x_autoreply="x-autoreply" in headers or "x-autorespond" in headers,
         is_delivery_report=is_report,
         body=body,
         attachments=tuple(attachments),
