@@ -306,6 +306,12 @@ class Worker:
                 listener.close()
             self.close()
 
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Release the HTTP client and the event loop."""
         if self._loop is not None:
