@@ -358,6 +358,9 @@ def noise_reason(mail: ParsedEmail) -> str | None:
         return f"sender is {local}"
     if mail.from_address == "" or (mail.return_path or "").replace(" ", "") == "<>":
         return "null sender"
+    if mail.message_id and our_delivery_id(mail.message_id):
+        # One of our own mails come back (a copy to the office's mailbox, a forward).
+        return "sent by this service"
     auto = (mail.auto_submitted or "no").split(";", 1)[0].strip().lower()
     if auto != "no":
         return f"Auto-Submitted: {auto[:40]}"

@@ -134,6 +134,10 @@ def test_noise_is_recognised(name: str, reason: str) -> None:
             "Auto-Submitted: auto-generated",
         ),
         (b"From: a@example.com\r\nAuto-Submitted: no\r\n", None),
+        (
+            f"From: a@example.com\r\nMessage-ID: <infodesk.{DELIVERY}@beacukai.go.id>\r\n".encode(),
+            "sent by this service",
+        ),
         (b"From: a@example.com\r\nPrecedence: first-class\r\n", None),
     ],
 )
