@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.core.db import SessionDep
 from app.core.errors import DomainError, problem_responses
+from app.core.fastpath import json_body, json_response, read_json
 from app.core.ratelimit import RateLimiter
 from app.evaluation import survey_pages
 from app.evaluation.survey import ELEMENT_CODES, ELEMENTS
@@ -134,6 +135,12 @@ def get_public_survey(code: str, request: Request, session: SessionDep) -> Publi
     )
 
 
+async def _json_submission(request: Request) -> SurveySubmission:
+    # Validated straight from the JSON bytes (app.core.fastpath): submissions come in
+    # bursts after answers go out, and this is most of a request's cost.
+    return await read_json(request, SurveySubmission)
+
+
 @router.post(
     "/v1/public/surveys/{code}",
     tags=["public"],
@@ -141,17 +148,22 @@ def get_public_survey(code: str, request: Request, session: SessionDep) -> Publi
     status_code=201,
     response_model=SurveyReceipt,
     responses=problem_responses(404, 409, 410, 422, 429),
+    openapi_extra=json_body(SurveySubmission),
 )
 def post_public_survey(
-    code: str, submission: SurveySubmission, request: Request, session: SessionDep
-) -> SurveyReceipt:
+    code: str,
+    request: Request,
+    session: SessionDep,
+    submission: Annotated[SurveySubmission, Depends(_json_submission)],
+) -> Response:
     """Record the requester's answers (all nine, 1-4 each), optional profile and
     suggestion. Once per survey; open from the first answer for `INFODESK_SURVEY_DAYS`."""
     _limit(request, code)
     state = submit_survey(session=session, code=code, submission=submission)
-    return SurveyReceipt(
+    receipt = SurveyReceipt(
         status="answered", reference=state.reference, office_code=state.office_code
     )
+    return json_response(receipt, status_code=201)
 
 
 # -- the HTML page (not in the OpenAPI document: it is for people, not integrations)
