@@ -479,3 +479,39 @@ def test_reports_page_is_served_without_a_token(client: TestClient) -> None:
     assert "sessionStorage" in script.text
     assert client.get("/reports/assets/other.js").status_code in (404, 422)
     assert "/reports" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_offices_in_other_time_zones_count_by_their_own_local_dates(
+    client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    papua = "KPPBC-P" + uuid.uuid4().hex[:8].upper()
+    created = client.post(
+        "/v1/offices",
+        json={"code": papua, "name": "KPPBC Jayapura", "timezone": "Asia/Jayapura"},
+        headers=auth("admin"),
+    )
+    assert created.status_code == 201, created.text
+    compliance = auth("compliance", office=None)
+    period = {"from": "2026-07-31", "to": "2026-08-01"}
+
+    def received(group_by: str) -> dict[str, int]:
+        rows = get(client, compliance, "sla", group_by=group_by, **period)["rows"]
+        return {r["key"]: r["received"] for r in rows}
+
+    days, months = received("day"), received("month")
+    # 1 August 00:30 WIT is 31 July 22:30 WIB: August for the Jayapura office.
+    receive(client, auth, papua, datetime(2026, 8, 1, 0, 30, tzinfo=ZoneInfo("Asia/Jayapura")))
+    receive(client, auth, office, wib(2026, 7, 31, 23, 30))
+    # Outside the period: 30 July 23:59 WIT and 2 August 00:00 WIB.
+    receive(client, auth, papua, datetime(2026, 7, 30, 23, 59, tzinfo=ZoneInfo("Asia/Jayapura")))
+    receive(client, auth, office, wib(2026, 8, 2, 0, 0))
+    after_days, after_months = received("day"), received("month")
+    assert after_days["2026-07-31"] - days["2026-07-31"] == 1
+    assert after_days["2026-08-01"] - days["2026-08-01"] == 1
+    assert after_months["2026-07"] - months["2026-07"] == 1
+    assert after_months["2026-08"] - months["2026-08"] == 1
+    by_office = get(client, compliance, "sla", group_by="office", **period)["rows"]
+    assert {r["key"]: r["received"] for r in by_office if r["key"] in (papua, office)} == {
+        papua: 1,
+        office: 1,
+    }
