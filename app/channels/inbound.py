@@ -133,10 +133,13 @@ def _by_subject(session: Session, office_code: str, mail: ParsedEmail) -> Inquir
         ).first()
         if found is not None and (found.requester_email or "").lower() == sender:
             return found
-    for number in _TICKET.findall(subject):
+    numbers = [m.upper() for m in _TICKET.findall(subject)]
+    # "RE-KANWIL-ACEH-2026-000001": the office code may follow other words and hyphens.
+    numbers += [n.split("-", k)[-1] for n in numbers for k in range(1, n.count("-") - 1)]
+    for number in dict.fromkeys(numbers):
         found = session.exec(
             select(Inquiry).where(
-                Inquiry.ticket_number == number.upper(), Inquiry.office_code == office_code
+                Inquiry.ticket_number == number, Inquiry.office_code == office_code
             )
         ).first()
         if found is not None and (found.requester_email or "").lower() == sender:

@@ -301,6 +301,8 @@ def test_the_ticket_number_in_the_subject_threads_the_requester(
     response = post(client, auth, reply)
     assert response.json()["outcome"] == "follow_up"
     assert response.json()["inquiry_id"] == iid
+    glued = simple("t3@example.com", sender="rina@example.com", subject=f"Re:Tiket-{ticket}")
+    assert post(client, auth, glued).json()["inquiry_id"] == iid
 
 
 @pytest.mark.parametrize(
