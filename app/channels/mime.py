@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import errors as email_errors
 from email.message import EmailMessage, Message
-from email.utils import parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 
 from inscriptis import get_text
 
@@ -141,12 +141,11 @@ def _sender(msg: Message) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _addresses(msg: Message, name: str) -> tuple[str, ...]:
-    try:
-        header = msg.get(name)
-        return tuple(a.addr_spec for a in getattr(header, "addresses", ()) if a.addr_spec)
-    except (email_errors.MessageError, ValueError, IndexError, TypeError, AttributeError):
+def _addresses(value: str | None) -> tuple[str, ...]:
+    """The addresses of a raw To/Cc value (informational; the cheap legacy parser)."""
+    if not value:
         return ()
+    return tuple(spec for _name, spec in getaddresses([value]) if "@" in spec)
 
 
 def _date(value: str | None) -> datetime | None:
@@ -335,7 +334,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         subject=_header(msg, "Subject") if "subject" in headers else None,
         from_address=from_address,
         from_name=from_name,
-        to=_addresses(msg, "To"),
+        to=_addresses(headers.get("to")),
         date=_date(headers.get("date")),
         return_path=headers.get("return-path"),
         auto_submitted=headers.get("auto-submitted"),
