@@ -41,6 +41,7 @@ from app.inquiries import identifiers as ids
 from app.inquiries.intake import create_inquiry, post_follow_up
 from app.inquiries.models import Inquiry, InquiryMessage, OutboxMessage
 from app.inquiries.schemas import MAX_MESSAGE, FollowUpIn, InquiryCreate, RequesterIn
+from app.inquiries.workflow import load
 from app.sla.policies import PolicyCache
 
 Outcome = Literal["created", "follow_up", "duplicate", "ignored"]
@@ -286,12 +287,13 @@ def receive_email(
     mid = channel_message_id(message_id)
     inquiry = _threaded(session, office_code, mail) or _by_subject(session, office_code, mail)
     if inquiry is not None:
+        # Locked like every change of an inquiry (an officer may be acting on it now).
         inquiry, fresh = post_follow_up(
             session=session,
             calendars=calendars,
             policies=policies,
             principal=principal,
-            inquiry=inquiry,
+            inquiry=load(session, inquiry.id, for_update=True),
             data=FollowUpIn(message=_body(strip_quoted(mail.body)), channel_message_id=mid),
             now=now,
         )
