@@ -59,6 +59,10 @@ def _upgrade_outbox() -> None:
         batch_op.alter_column('message_id', existing_type=sa.Integer(), nullable=True)
         batch_op.drop_index('ix_outbox_message_inquiry_id')
         batch_op.create_index('ix_outbox_message_inquiry_order', ['inquiry_id', 'id'], unique=False)
+        batch_op.create_index(
+            'ix_outbox_message_inquiry_pending', ['inquiry_id', 'id'], unique=False,
+            postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"),
+        )
         batch_op.create_index('ix_outbox_message_office_status', ['office_code', 'status', 'id'], unique=False)
 
     with op.batch_alter_table('sla_policy', schema=None) as batch_op:
@@ -81,6 +85,7 @@ def _downgrade_outbox() -> None:
     op.execute('DELETE FROM outbox_message WHERE inquiry_id IS NULL OR message_id IS NULL')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_message_office_status')
+        batch_op.drop_index('ix_outbox_message_inquiry_pending')
         batch_op.drop_index('ix_outbox_message_inquiry_order')
         batch_op.create_index('ix_outbox_message_inquiry_id', ['inquiry_id'], unique=False)
         batch_op.alter_column('message_id', existing_type=sa.Integer(), nullable=False)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     mail_from: str = "infodesk@localhost"
     mail_outbox_dir: Path = Path("var") / "outbox"
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Connections the worker opens to one SMTP server for a batch, sending side by side.
+    smtp_connections: int = Field(default=4, ge=1, le=32)
     # First retry after this, doubling with jitter, until a row is this old: then dead.
     delivery_backoff_seconds: float = Field(default=5.0, gt=0)
     delivery_max_age_seconds: float = Field(default=86_400.0, gt=0)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, utcnow
@@ -189,6 +189,14 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_message_pending", "status", "next_attempt_at"),
         # Per inquiry, rows go out in the order they were written.
         Index("ix_outbox_message_inquiry_order", "inquiry_id", "id"),
+        # Claiming asks, per candidate, whether an earlier row of its inquiry is pending.
+        Index(
+            "ix_outbox_message_inquiry_pending",
+            "inquiry_id",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index("ix_outbox_message_office_status", "office_code", "status", "id"),
     )
 

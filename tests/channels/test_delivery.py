@@ -15,7 +15,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.channels.outcomes import Attempt
-from app.channels.smtp import MailJob, attempt_from_error, build_message, parse_smtp_url
+from app.channels.smtp import (
+    MailJob,
+    attempt_from_error,
+    build_message,
+    parse_smtp_url,
+    wire_bytes,
+)
 from app.channels.targets import Sender, SmtpTarget
 from app.channels.worker import next_attempt_at
 from app.inquiries import texts
@@ -164,7 +170,7 @@ def test_mail_headers() -> None:
         in_reply_to="abc@mail.example.com",
         references=("first@mail.example.com", "abc@mail.example.com"),
     )
-    parsed = email.message_from_bytes(build_message(job).as_bytes(), policy=default)
+    parsed = email.message_from_bytes(wire_bytes(job), policy=default)
     assert parsed["Message-ID"] == f"<infodesk.{delivery}@kanwil-aceh.beacukai.go.id>"
     assert parsed["From"] == "Bea Cukai Aceh <layanan@kanwil-aceh.beacukai.go.id>"
     assert parsed["Subject"] == "Re: Tarif bea masuk — laptop [IQ-7K3F9QX2]"
