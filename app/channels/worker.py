@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import bindparam, exists, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -118,11 +118,20 @@ class Worker:
         """Lease up to a batch of due rows, each the earliest pending of its inquiry."""
         settings = get_settings()
         now = utcnow()
+        # The earliest pending row of each inquiry goes first; rows without an inquiry
+        # wait for nothing. (A scalar subquery per candidate: an index probe on
+        # ix_outbox_message_inquiry_pending, whatever the table's statistics say.)
         earlier = aliased(OutboxMessage)
-        waits_for_earlier = exists().where(
-            col(earlier.inquiry_id) == col(OutboxMessage.inquiry_id),
-            col(earlier.id) < col(OutboxMessage.id),
-            col(earlier.status) == "pending",
+        first_pending = (
+            select(func.min(earlier.id))
+            .where(
+                col(earlier.inquiry_id) == col(OutboxMessage.inquiry_id),
+                col(earlier.status) == "pending",
+            )
+            .scalar_subquery()
+        )
+        in_turn = or_(
+            col(OutboxMessage.inquiry_id).is_(None), col(OutboxMessage.id) == first_pending
         )
         query = (
             select(OutboxMessage)
@@ -133,7 +142,7 @@ class Worker:
                     col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now
                 ),
                 col(OutboxMessage.channel).in_(CHANNELS),
-                ~waits_for_earlier,
+                in_turn,
             )
             .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(self.batch_size)
