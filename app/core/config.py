@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # First retry after this, doubling with jitter, until a row is this old: then dead.
     delivery_backoff_seconds: float = Field(default=5.0, gt=0)
     delivery_max_age_seconds: float = Field(default=86_400.0, gt=0)
-    delivery_batch_size: int = Field(default=100, ge=1, le=1000)
+    delivery_batch_size: int = Field(default=200, ge=1, le=1000)
     # A worker's claim on its rows; another worker takes them again after it expires.
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
 
