@@ -409,3 +409,38 @@ def test_webhook_rows_go_out_through_the_same_worker(
             2,
             second.webhook_id,
         )
+
+
+def test_the_embedded_worker_delivers_and_stops_with_the_app(
+    smtp: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    auth: TokenFactory,
+    engine: Engine,
+) -> None:
+    use_settings(monkeypatch, embedded_worker="true", imap_poll_seconds="3600")
+    before = {t.name for t in threading.enumerate()}
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        running = {t.name for t in threading.enumerate()} - before
+        assert {"infodesk-delivery", "infodesk-imap"} <= running
+        code = f"KPPBC-EMB-{uuid.uuid4().hex[:6].upper()}"
+        made = client.post(
+            "/v1/offices",
+            json={"code": code, "name": "Embedded"},
+            headers=auth("admin", office=None),
+        )
+        assert made.status_code == 201, made.text
+        requester = f"eka.{uuid.uuid4().hex[:8]}@example.com"
+        email_inquiry(client, auth, code, requester)
+        deadline = time.monotonic() + 10
+        while not smtp.sink.to(requester) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [m["X-Infodesk-Kind"] for m in smtp.sink.to(requester)] == ["acknowledgement"]
+        metrics = client.get("/metrics").text
+        assert 'infodesk_deliveries_total{channel="email",outcome="delivered"}' in metrics
+    left = {t.name for t in threading.enumerate()} - before
+    assert not {"infodesk-delivery", "infodesk-imap"} & left
+    deadline = time.monotonic() + 5
+    while rows_of(engine, code)[0].status != "delivered" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rows_of(engine, code)[0].status == "delivered"
