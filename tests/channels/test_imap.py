@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import delete, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+import app.models  # noqa: F401  (every table, for the clean-up)
 from app.calendar.cache import CalendarCache
 from app.channels.imap import PollReport, poll_mailboxes, poll_round
 from app.channels.mailbox_models import Mailbox
 from app.channels.mailbox_schemas import ImapIn, MailboxIn
 from app.channels.mailboxes import put_mailbox
 from app.cli import main
-from app.core.db import utcnow, writer
+from app.core.db import metadata, utcnow, writer
 from app.inquiries.models import Inquiry, InquiryMessage
 from app.offices.models import Office
 from app.sla.policies import PolicyCache
@@ -102,14 +103,26 @@ def _make_box(engine: Engine, server: Dovecot, *, password: str = PASSWORD, **im
 
 @pytest.fixture
 def boxes(engine: Engine) -> Iterator[list[Box]]:
-    """The tests' mailboxes, removed afterwards so that later rounds do not poll them."""
+    """The tests' mailboxes. Afterwards their offices go, with everything the polls
+    committed for them, so that later tests and rounds see none of it."""
     made: list[Box] = []
     yield made
+    offices = [box.office for box in made]
+    if not offices:
+        return
+    inquiries = select(Inquiry.id).where(col(Inquiry.office_code).in_(offices))
     with Session(writer(engine)) as session:
-        for box in made:
-            mailbox = session.get(Mailbox, box.office)
-            if mailbox is not None:
-                session.delete(mailbox)
+        for table in reversed(metadata.sorted_tables):
+            if table.name == "office":
+                session.execute(delete(table).where(table.c.code.in_(offices)))
+                continue
+            found = []
+            if "inquiry_id" in table.c:
+                found.append(table.c.inquiry_id.in_(inquiries.scalar_subquery()))
+            if "office_code" in table.c:
+                found.append(table.c.office_code.in_(offices))
+            if found:
+                session.execute(delete(table).where(or_(*found)))
         session.commit()
 
 
