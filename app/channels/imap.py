@@ -43,6 +43,7 @@ logger = logging.getLogger("infodesk.imap")
 # How long one poller holds a mailbox; a crashed poller's hold runs out after this.
 LEASE = timedelta(minutes=10)
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_SIZE = re.compile(rb"(?=.*\bUID (?P<uid>\d+))(?=.*\bRFC822\.SIZE (?P<size>\d+))")
 
 
 @dataclass
@@ -125,6 +126,20 @@ def _capabilities(connection: imaplib.IMAP4) -> frozenset[str]:
         else []
     )
     return frozenset(words) | frozenset(connection.capabilities)
+
+
+def _sizes(connection: imaplib.IMAP4, uids: Sequence[int]) -> dict[int, int]:
+    """UID -> size in bytes of each of ``uids``, in one command."""
+    if not uids:
+        return {}
+    data = _ok(connection.uid("FETCH", ",".join(map(str, uids)), "(RFC822.SIZE)"), "FETCH")
+    sizes: dict[int, int] = {}
+    for item in data:
+        if isinstance(item, bytes):
+            match = _SIZE.search(item)
+            if match is not None:
+                sizes[int(match.group("uid"))] = int(match.group("size"))
+    return sizes
 
 
 def _mark_processed(
@@ -260,20 +275,28 @@ def _poll_source(
         words = found[0].split() if found and isinstance(found[0], bytes) else []
         # "n:*" also matches the highest UID when it is below n.
         uids = sorted(u for u in (int(w) for w in words) if u > last_uid)
-        for uid in uids[: settings.imap_batch_size]:
-            fetched = _ok(connection.uid("FETCH", str(uid), "(BODY.PEEK[])"), "FETCH")
-            raw = _message_bytes(fetched)
-            if raw is None:  # expunged meanwhile
-                _store(source.office_code, imap_last_uid=uid)
-                continue
-            try:
-                outcome = _receive(source, raw, calendars=calendars, policies=policies)
-            except DomainError as exc:
-                if exc.status >= 500:
-                    raise
+        batch = uids[: settings.imap_batch_size]
+        sizes = _sizes(connection, batch)
+        for uid in batch:
+            code: str | None = None
+            if sizes.get(uid, 0) > settings.max_email_bytes:
+                code = "email_too_large"  # not even downloaded
+            else:
+                fetched = _ok(connection.uid("FETCH", str(uid), "(BODY.PEEK[])"), "FETCH")
+                raw = _message_bytes(fetched)
+                if raw is None:  # expunged meanwhile
+                    _store(source.office_code, imap_last_uid=uid)
+                    continue
+                try:
+                    outcome = _receive(source, raw, calendars=calendars, policies=policies)
+                except DomainError as exc:
+                    if exc.status >= 500:
+                        raise
+                    code = exc.code
+            if code is not None:
                 # Left in the folder unmarked for a person; never blocks the mailbox.
-                logger.warning("imap %s: UID %d skipped: %s", source.office_code, uid, exc.code)
-                note = f"message UID {uid} skipped: {exc.code}"
+                logger.warning("imap %s: UID %d skipped: %s", source.office_code, uid, code)
+                note = f"message UID {uid} skipped: {code}"
                 report.skipped += 1
                 _store(source.office_code, imap_last_uid=uid)
                 continue

@@ -22,6 +22,7 @@ from app.channels.mailbox_models import Mailbox
 from app.channels.mailbox_schemas import ImapIn, MailboxIn
 from app.channels.mailboxes import put_mailbox
 from app.cli import main
+from app.core.config import get_settings
 from app.core.db import metadata, utcnow, writer
 from app.inquiries.models import Inquiry, InquiryMessage
 from app.offices.models import Office
@@ -423,3 +424,23 @@ def test_an_untrusted_certificate_is_refused(
         "cannot connect to IMAP server: SSLCertVerificationError"
     )
     assert _inquiries(engine, box.office) == []
+
+
+def test_an_oversized_mail_is_skipped(
+    engine: Engine, dovecot: Dovecot, boxes: list[Box], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = _make_box(engine, dovecot)
+    boxes.append(box)
+    append(dovecot, box.folder, _mail("joko@example.com", "Besar", "big@ex.com", "x" * 5000))
+    append(dovecot, box.folder, _mail("kiki@example.com", "Kecil", "small@ex.com", "Tanya."))
+    monkeypatch.setenv("INFODESK_MAX_EMAIL_BYTES", "2000")
+    get_settings.cache_clear()
+    try:
+        report = _poll()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert report.skipped == 1, report
+    assert report.outcomes == {"created": 1}, report
+    assert _mailbox(engine, box.office).last_error == "message UID 1 skipped: email_too_large"
+    assert flags(dovecot, box.folder) == {1: False, 2: True}
