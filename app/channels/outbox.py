@@ -45,9 +45,10 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = text.partition(":")
-        if prefix != "o":
+        row_id = int(value)
+        if prefix != "o" or not 0 < row_id <= 2_147_483_647:
             raise ValueError(cursor)
-        return int(value)
+        return row_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidField("cursor", "not a cursor of this list") from exc
 

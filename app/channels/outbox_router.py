@@ -16,6 +16,8 @@ from app.core.security import CurrentPrincipal, Role, require_roles
 router = APIRouter(prefix="/v1/outbox", tags=["channels"])
 
 SupervisorOrAdmin = require_roles(Role.admin, Role.supervisor)
+# Row ids are 32-bit integers on PostgreSQL.
+MAX_ROW_ID = 2_147_483_647
 
 
 @router.get(
@@ -55,7 +57,9 @@ def list_outbox(
     dependencies=[SupervisorOrAdmin],
 )
 def retry_outbox_message(
-    outbox_id: Annotated[int, Path(ge=1)], session: SessionDep, principal: CurrentPrincipal
+    outbox_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> OutboxRead:
     """Make a dead or bounced message pending again, same delivery id (admin, supervisor)."""
     row = outbox.retry(session=session, principal=principal, outbox_id=outbox_id, now=utcnow())
