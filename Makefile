@@ -35,10 +35,14 @@ format: $(STAMP)
 openapi: $(STAMP)  ## write openapi/openapi.json from the application
 	$(BIN)/infodesk openapi
 
-bench: $(STAMP)  ## the benchmarks reported in the README (the last needs PostgreSQL)
+bench: $(STAMP)  ## the benchmarks reported in the README (all but the first two need PostgreSQL)
 	$(BIN)/python -m bench.bench_sla
 	$(BIN)/python -m bench.bench_api
 	$(BIN)/python -m bench.bench_inquiries
+	$(BIN)/python -m bench.bench_email_in
+	$(BIN)/python -m bench.bench_delivery
+	$(BIN)/python -m bench.bench_survey
+	$(BIN)/python -m bench.bench_reports
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .hypothesis

@@ -24,6 +24,15 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
 ]
+
+
+@schemathesis.serializer("message/rfc822")
+def _raw_mail(_ctx: schemathesis.SerializationContext, value: object) -> bytes:
+    # Raw mail is bytes; generated strings are sent as UTF-8 (lone surrogates kept, so
+    # that undecodable input reaches the parser too).
+    return value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+
+
 OPERATIONS = [
     (method.upper(), path)
     for path, item in create_app().openapi()["paths"].items()
