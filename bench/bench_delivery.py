@@ -132,8 +132,8 @@ def main() -> int:
     try:
         from sqlmodel import Session
 
-        from app.channels.webhooks import create_endpoint
         from app.channels.webhook_schemas import WebhookEndpointCreate
+        from app.channels.webhooks import create_endpoint
         from app.cli import migrate_and_seed
         from app.core.config import get_settings
         from app.core.db import get_engine
@@ -142,9 +142,7 @@ def main() -> int:
         migrate_and_seed()
         engine = get_engine()
         print(f"# delivery on {platform.python_implementation()} {platform.python_version()}")
-        worker = subprocess.Popen(  # noqa: S603 (our own command)
-            [str(INFODESK), "worker", "--no-imap"], env=env
-        )
+        worker = subprocess.Popen([str(INFODESK), "worker", "--no-imap"], env=env)
         time.sleep(2.0)  # start-up and LISTEN
 
         _rows(engine, MAILS, "email")
