@@ -7,6 +7,7 @@ import base64
 import binascii
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, Forbidden, InvalidField, NotFound
@@ -35,6 +36,16 @@ def _office_scope(principal: Principal, office_code: str | None) -> str | None:
     if principal.office is None or office_code not in (None, principal.office):
         raise OutboxOfficeForbidden("A supervisor sees their own office's outbox only.")
     return principal.office
+
+
+def _sees_complaints(principal: Principal) -> bool:
+    """Complaint responses (rows without an inquiry, ``kind = complaint_response``) name
+    the complainant and the complaint: only internal compliance sees them here."""
+    return principal.has_any({Role.compliance})
+
+
+def _is_complaint(row: OutboxMessage) -> bool:
+    return row.inquiry_id is None and row.kind == "complaint_response"
 
 
 def encode_cursor(row_id: int) -> str:
@@ -69,6 +80,13 @@ def list_outbox(
         query = query.where(col(OutboxMessage.status) == status)
     if office is not None:
         query = query.where(col(OutboxMessage.office_code) == office)
+    if not _sees_complaints(principal):
+        query = query.where(
+            or_(
+                col(OutboxMessage.inquiry_id).is_not(None),
+                col(OutboxMessage.kind) != "complaint_response",
+            )
+        )
     if cursor is not None:
         query = query.where(col(OutboxMessage.id) < decode_cursor(cursor))
     rows = list(session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit + 1)))
@@ -84,6 +102,8 @@ def retry(
     audited on its inquiry's trail when it has one."""
     row = session.get(OutboxMessage, outbox_id, with_for_update=True)
     if row is None or not principal.may_see_office(row.office_code):
+        raise OutboxMessageNotFound("No such outbox message.")
+    if _is_complaint(row) and not _sees_complaints(principal):
         raise OutboxMessageNotFound("No such outbox message.")
     _office_scope(principal, row.office_code)
     if row.status not in RETRYABLE_STATUSES:

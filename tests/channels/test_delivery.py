@@ -286,9 +286,11 @@ def test_escalation_subject_carries_the_ticket_number(
 
 
 def _dead_row(session: Session, office: str = "KANWIL-ACEH", status: str = "dead") -> OutboxMessage:
+    # A row without an inquiry; not a complaint response, which only compliance sees
+    # (tests/channels/test_outbox_rights.py).
     row = OutboxMessage(
         office_code=office,
-        kind="complaint_response",
+        kind="notice",
         channel="email",
         recipient="pelapor@example.com",
         subject="Tanggapan pengaduan",
