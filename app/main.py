@@ -228,6 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "/v1/channels/email/inbound",
                 frozenset({"message/rfc822"}),
                 settings.max_email_bytes,
+                too_large_code="email_too_large",
             ),
             # The survey's HTML form, posted by a browser without JavaScript.
             BodyRule(

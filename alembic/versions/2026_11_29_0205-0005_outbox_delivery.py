@@ -44,10 +44,17 @@ def _upgrade_outbox() -> None:
         batch_op.add_column(sa.Column('delivered_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('requeued_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
-    # Rows written before: their office and kind come from the inquiry and its message.
+        batch_op.add_column(sa.Column('inquiry_reference', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('requester_handle', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('ticket_number', sa.String(length=64), nullable=True))
+    # Rows written before: their office and kind come from the inquiry and its message,
+    # the inquiry's details as they are now.
     op.execute(
         "UPDATE outbox_message SET "
         "office_code = (SELECT i.office_code FROM inquiry i WHERE i.id = outbox_message.inquiry_id), "
+        "inquiry_reference = (SELECT i.reference FROM inquiry i WHERE i.id = outbox_message.inquiry_id), "
+        "requester_handle = (SELECT i.requester_handle FROM inquiry i WHERE i.id = outbox_message.inquiry_id), "
+        "ticket_number = (SELECT i.ticket_number FROM inquiry i WHERE i.id = outbox_message.inquiry_id), "
         "kind = (SELECT m.kind FROM inquiry_message m WHERE m.id = outbox_message.message_id), "
         "updated_at = created_at"
     )
@@ -90,6 +97,9 @@ def _downgrade_outbox() -> None:
         batch_op.create_index('ix_outbox_message_inquiry_id', ['inquiry_id'], unique=False)
         batch_op.alter_column('message_id', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('inquiry_id', existing_type=sa.Uuid(), nullable=False)
+        batch_op.drop_column('ticket_number')
+        batch_op.drop_column('requester_handle')
+        batch_op.drop_column('inquiry_reference')
         batch_op.drop_column('updated_at')
         batch_op.drop_column('requeued_at')
         batch_op.drop_column('delivered_at')

@@ -10,9 +10,16 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken
 
 from app.core.config import get_settings
+from app.core.errors import Conflict
 
 # Stands in for INFODESK_SECRET_KEY in development only (see Settings).
 DEVELOPMENT_SECRET_KEY = "infodesk-development-secret-key-not-for-production"  # noqa: S105
+
+
+class SecretKeyMissing(Conflict):
+    """Production without INFODESK_SECRET_KEY: no secret can be stored (409)."""
+
+    code, title = "secret_key_missing", "No key to store secrets with"
 
 
 class SecretUnreadable(Exception):
@@ -32,18 +39,27 @@ def _key() -> str:
         return settings.secret_key
     if settings.env == "development":
         return DEVELOPMENT_SECRET_KEY
-    raise RuntimeError("INFODESK_SECRET_KEY is required to store or read secrets in production")
+    raise SecretKeyMissing(
+        "INFODESK_SECRET_KEY is not configured; secrets (mailbox passwords, webhook "
+        "signing secrets) cannot be stored or read."
+    )
 
 
 def encrypt(plaintext: str) -> str:
-    """``plaintext`` encrypted and authenticated, as ASCII text."""
+    """``plaintext`` encrypted and authenticated, as ASCII text; SecretKeyMissing in
+    production without INFODESK_SECRET_KEY."""
     return _fernet(_key()).encrypt(plaintext.encode()).decode("ascii")
 
 
 def decrypt(token: str) -> str:
-    """The plaintext of ``encrypt``'s output; SecretUnreadable when the key differs."""
+    """The plaintext of ``encrypt``'s output; SecretUnreadable when the key differs or
+    none is configured."""
     try:
-        return _fernet(_key()).decrypt(token.encode("ascii")).decode()
+        key = _key()
+    except SecretKeyMissing as exc:
+        raise SecretUnreadable("no INFODESK_SECRET_KEY to decrypt stored secrets with") from exc
+    try:
+        return _fernet(key).decrypt(token.encode("ascii")).decode()
     except InvalidToken as exc:
         raise SecretUnreadable(
             "stored secret cannot be decrypted with INFODESK_SECRET_KEY"

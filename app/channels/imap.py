@@ -6,10 +6,12 @@ each goes through ``receive_email`` in a transaction of its own, and only after 
 transaction has committed is the message marked ``\\Seen`` (or moved) and its UID stored.
 A crash in between reads the message again, and its Message-ID makes it a ``duplicate``.
 
-A mail that ``receive_email`` refuses (a 4xx problem: unreadable, too large, no sender)
-is skipped past, left unmarked in the folder for a person to look at, and noted in the
-mailbox's ``last_error``; connection and login problems are noted there too, and polling
-goes on with the next mailbox. Log lines name offices and UIDs, never senders or subjects.
+A mail that ``receive_email`` refuses (a 4xx problem: unreadable, too large, no sender),
+or that fails in any way but the database's (noted as ``internal_error``), is skipped
+past, left unmarked in the folder for a person to look at, and noted in the mailbox's
+``last_error``; each mail read renews the poller's hold on the mailbox. Connection and
+login problems are noted there too, and polling goes on with the next mailbox. Log lines
+name offices and UIDs, never senders or subjects.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import traceback
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache
@@ -209,6 +212,10 @@ def _store(office_code: str, **values: object) -> None:
             session.commit()
 
 
+def _renewed() -> datetime:
+    return utcnow() + LEASE
+
+
 def _finish(office_code: str, *, error: str | None) -> None:
     _store(
         office_code,
@@ -293,15 +300,30 @@ def _poll_source(
                     if exc.status >= 500:
                         raise
                     code = exc.code
+                except SQLAlchemyError:
+                    raise  # the database: the mailbox waits for the next round
+                except Exception as exc:
+                    # A fault reading this one mail (a bug, a parser surprise): skipped
+                    # like a refused mail, so that the mail after it is still read. The
+                    # type and where, never the text: it may quote the message.
+                    logger.error(
+                        "imap %s: UID %d failed: %s",
+                        source.office_code,
+                        uid,
+                        type(exc).__name__,
+                        extra={"trace": "".join(traceback.format_tb(exc.__traceback__))},
+                    )
+                    code = "internal_error"
             if code is not None:
                 # Left in the folder unmarked for a person; never blocks the mailbox.
                 logger.warning("imap %s: UID %d skipped: %s", source.office_code, uid, code)
                 note = f"message UID {uid} skipped: {code}"
                 report.skipped += 1
-                _store(source.office_code, imap_last_uid=uid)
+                _store(source.office_code, imap_last_uid=uid, imap_lease_until=_renewed())
                 continue
             _mark_processed(connection, source, uid, capabilities)
-            _store(source.office_code, imap_last_uid=uid)
+            # Each mail renews the hold: a long batch is never taken over while being read.
+            _store(source.office_code, imap_last_uid=uid, imap_lease_until=_renewed())
             report.read += 1
             report.outcomes[outcome] += 1
     except (OSError, imaplib.IMAP4.error) as exc:

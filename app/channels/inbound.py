@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -29,12 +28,13 @@ from app.channels.mime import (
     noise_reason,
     our_delivery_id,
     parse_email,
-    strip_quoted,
 )
 from app.channels.models import EmailAttachment, InboundEmail
+from app.channels.quoting import strip_quoted
 from app.channels.storage import BlobStore, get_store
 from app.core.channels import Channel
 from app.core.config import get_settings
+from app.core.db import insert_or_ignore
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.security import Principal, Role
 from app.inquiries import identifiers as ids
@@ -152,11 +152,11 @@ def _mark_bounced(session: Session, office_code: str, mail: ParsedEmail) -> int:
     """Mark the outbox rows a bounce reports on; returns how many."""
     if not mail.quoted_delivery_ids:
         return 0
+    # The row's own office: rows without an inquiry (complaint responses) bounce too.
     rows = session.exec(
         select(OutboxMessage)
-        .join(Inquiry, col(Inquiry.id) == col(OutboxMessage.inquiry_id))
         .where(col(OutboxMessage.delivery_id).in_([uuid.UUID(d) for d in mail.quoted_delivery_ids]))
-        .where(Inquiry.office_code == office_code)
+        .where(col(OutboxMessage.office_code) == office_code)
     ).all()
     for row in rows:
         row.status = "bounced"
@@ -182,17 +182,12 @@ def _claim(session: Session, values: dict[str, Any]) -> InboundEmail | None:
     key waits for the other transaction and then yields (or goes ahead if it rolled
     back); SQLite's writers are serialised already. An unknown office fails the foreign
     key and is a 404."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = InboundEmail.__table__  # type: ignore[attr-defined]
-    insert: Insert = module.insert(table).values(**values)
-    statement = insert.on_conflict_do_nothing(  # type: ignore[attr-defined]
-        index_elements=["office_code", "message_key"]
-    ).returning(table.c.id)
     try:
-        inserted = session.execute(statement).first()
+        inserted = insert_or_ignore(session, table, values, ("office_code", "message_key"))
     except IntegrityError:
         raise NotFound(f"No office with code {values['office_code']}.") from None
-    if inserted is not None:
+    if inserted:
         return None
     earlier = session.exec(
         select(InboundEmail).where(
@@ -250,6 +245,10 @@ def receive_email(
     raw_sha = hashlib.sha256(raw).hexdigest()
     message_id = mail.message_id or f"sha256.{raw_sha}@infodesk.invalid"
     email_id = uuid.uuid4()
+    # Files first, before the claim takes the write lock (SQLite's BEGIN IMMEDIATE):
+    # content-addressed, so a duplicate's extra write changes nothing.
+    blob_keys = [store.put(part.data) for part in mail.attachments] if reason is None else []
+    raw_key = store.put(raw)
     earlier = _claim(
         session,
         {
@@ -261,7 +260,7 @@ def receive_email(
             "subject": _clip(mail.subject, 300),
             "outcome": "ignored" if reason else "created",
             "reason": reason,
-            "raw_key": store.put(raw),
+            "raw_key": raw_key,
             "raw_sha256": raw_sha,
             "size": len(raw),
             "received_at": now,
@@ -327,9 +326,9 @@ def receive_email(
                 content_type=part.content_type,
                 size=len(part.data),
                 sha256=part.sha256,
-                blob_key=store.put(part.data),
+                blob_key=blob_key,
             )
-            for part in mail.attachments
+            for part, blob_key in zip(mail.attachments, blob_keys, strict=True)
         )
         session.flush()
     reason_text = None if fresh else "message recorded before under this Message-ID"

@@ -21,6 +21,15 @@ _FOLDER = re.compile(r"^[\x20-\x7e]+$")
 _FOLDER_FORBIDDEN = frozenset('"\\*%')
 
 
+def _ascii_address(value: str) -> str:
+    if not value.isascii():
+        raise ValueError(
+            "must be an ASCII address: internationalised addresses (SMTPUTF8) are not "
+            "supported for sending"
+        )
+    return value
+
+
 def _host(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
@@ -133,7 +142,14 @@ class MailboxIn(Input):
         },
     )
 
-    address: Annotated[EmailStr, Field(max_length=254)]
+    address: Annotated[
+        EmailStr,
+        Field(
+            max_length=254,
+            description="the From of the office's mail; ASCII only (SMTPUTF8 is not supported)",
+        ),
+        AfterValidator(_ascii_address),
+    ]
     display_name: DisplayName | None = None
     enabled: bool = True
     imap: ImapIn | None = Field(default=None, description="left out: the mailbox is not polled")

@@ -11,16 +11,12 @@ from app.channels.mailbox_schemas import ImapRead, MailboxIn, MailboxRead, SmtpR
 from app.channels.targets import Sender, SmtpSecurity, SmtpTarget
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, InvalidField, NotFound
+from app.core.errors import InvalidField, NotFound
 from app.offices.service import get_office
 
 
 class MailboxNotFound(NotFound):
     code, title = "mailbox_not_found", "Office has no mailbox"
-
-
-class SecretKeyMissing(Conflict):
-    code, title = "secret_key_missing", "No key to store secrets with"
 
 
 class SecretKeyRequired(RuntimeError):
@@ -37,12 +33,7 @@ def get_mailbox(*, session: Session, office_code: str) -> Mailbox:
 
 
 def _encrypt(password: str) -> str:
-    settings = get_settings()
-    if not settings.secret_key and settings.env != "development":
-        raise SecretKeyMissing(
-            "INFODESK_SECRET_KEY is not configured; mailbox passwords cannot be stored."
-        )
-    return crypto.encrypt(password)
+    return crypto.encrypt(password)  # SecretKeyMissing (409) without a key in production
 
 
 def put_mailbox(*, session: Session, office_code: str, data: MailboxIn) -> tuple[Mailbox, bool]:

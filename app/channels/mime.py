@@ -163,10 +163,14 @@ def _text_of(leaf: _Leaf) -> str:
     payload = leaf.part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
     charset = leaf.charset or "us-ascii"
+    shown = clean_text(charset[:40])
     try:
         return data.decode(charset, errors="replace")
     except LookupError as exc:
-        raise EmailUnreadable(f"unknown charset '{charset[:40]}' in the message") from exc
+        raise EmailUnreadable(f"unknown charset '{shown}' in the message") from exc
+    except (UnicodeError, ValueError, TypeError) as exc:
+        # Codecs that decode no text (idna, punycode, undefined), a NUL in the name.
+        raise EmailUnreadable(f"unusable charset '{shown}' in the message") from exc
 
 
 def html_to_text(html: str) -> str:
@@ -288,8 +292,31 @@ def _check_structure(raw: bytes, msg: Message) -> None:
                 raise EmailUnreadable(f"broken MIME structure: {type(defect).__name__}")
 
 
+# What the standard library's parser and codecs raise on hostile input (a header
+# parameter without a value, a NUL in a charset name, a codec that is no text codec).
+_PARSE_ERRORS = (
+    ValueError,
+    IndexError,
+    TypeError,
+    LookupError,
+    UnicodeError,
+    AttributeError,
+    email_errors.MessageError,
+)
+
+
 def parse_email(raw: bytes) -> ParsedEmail:
     """Parse ``raw``; EmailUnreadable when its structure or a charset cannot be read."""
+    try:
+        return _parse(raw)
+    except EmailUnreadable:
+        raise
+    except _PARSE_ERRORS as exc:
+        # The type only: the exception's text can quote the message.
+        raise EmailUnreadable(f"the message cannot be read ({type(exc).__name__})") from None
+
+
+def _parse(raw: bytes) -> ParsedEmail:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
     _check_structure(raw, msg)
@@ -369,47 +396,3 @@ def noise_reason(mail: ParsedEmail) -> str | None:
     if mail.x_autoreply:
         return "X-Autoreply/X-Autorespond"
     return None
-
-
-# -- quoted history ---------------------------------------------------------------------
-
-_ATTRIBUTION = re.compile(
-    r"^\s*(On\s.{1,300}\swrote|Pada\s.{1,300}\smenulis|Le\s.{1,300}\sa écrit)\s*:\s*$",
-    re.IGNORECASE,
-)
-_ORIGINAL = re.compile(
-    r"^\s*-{2,}\s*(Original Message|Pesan Asli|Forwarded message|Pesan yang diteruskan)"
-    r"\s*-{2,}\s*$",
-    re.IGNORECASE,
-)
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(From|Dari)\s*:\*?\s", re.IGNORECASE)
-_OUTLOOK_NEXT = re.compile(r"^\s*\*?(Sent|Date|Dikirim|Terkirim|Tanggal)\s*:\*?\s", re.IGNORECASE)
-_RULE = re.compile(r"^\s*_{10,}\s*$")
-
-
-def _cut_at(lines: list[str]) -> int | None:
-    for i, line in enumerate(lines):
-        pair = line + " " + lines[i + 1].strip() if i + 1 < len(lines) else line
-        if _ATTRIBUTION.match(line) or (
-            line.strip().lower().startswith(("on ", "pada "))
-            and _ATTRIBUTION.match(pair)
-            and not lines[i + 1].lstrip().startswith(">")
-        ):
-            return i
-        if _ORIGINAL.match(line):
-            return i
-        if _OUTLOOK_FROM.match(line) and any(_OUTLOOK_NEXT.match(n) for n in lines[i + 1 : i + 4]):
-            return i - 1 if i > 0 and _RULE.match(lines[i - 1]) else i
-    return None
-
-
-def strip_quoted(text: str) -> str:
-    """The new text of a reply: quoted history (``>`` lines, "On ... wrote:", "Pada ...
-    menulis:", Outlook's "-----Original Message-----" and "From: ... Sent: ..." blocks)
-    cut off."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    cut = _cut_at(lines)
-    if cut is not None:
-        lines = lines[:cut]
-    kept = [line.rstrip() for line in lines if not line.lstrip().startswith(">")]
-    return "\n".join(kept).strip()

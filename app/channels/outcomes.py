@@ -20,6 +20,10 @@ class Attempt:
     retryable: bool = False
     error: str | None = None
     retry_after: float | None = None
+    # Not tried at all (the worker's lease was running out): the row is released as it
+    # was, and the attempt is not counted.
+    not_sent: bool = False
 
 
 DELIVERED = Attempt(delivered=True)
+NOT_SENT = Attempt(delivered=False, retryable=True, not_sent=True)

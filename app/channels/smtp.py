@@ -4,8 +4,10 @@ The ``From`` is the office mailbox's address (app.channels.mailboxes), else
 ``INFODESK_MAIL_FROM``; the server is the mailbox's own SMTP server, else
 ``INFODESK_SMTP_URL``; without either, the mail is written as ``<delivery_id>.eml`` to
 ``INFODESK_MAIL_OUTBOX_DIR`` and counts as delivered, so that a newcomer can read what
-would have been sent. The ``Message-ID`` is ``<infodesk.{delivery_id}@{domain}>``: the
-same on every retry, so receivers (and our own inbound threading) recognise repeats.
+would have been sent. The ``Message-ID`` is ``<infodesk.{delivery_id}@{domain}>`` with
+``INFODESK_MESSAGE_ID_DOMAIN`` (default: the domain of ``INFODESK_MAIL_FROM``), never the
+mailbox's: the same on every retry, so receivers (and our own inbound threading)
+recognise repeats even when the office's mailbox changed in between.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import re
 import smtplib
 import ssl
+import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +37,7 @@ from sqlmodel import Session, col, select
 from app.channels import mailboxes
 from app.channels.crypto import SecretUnreadable
 from app.channels.models import InboundEmail
-from app.channels.outcomes import DELIVERED, Attempt
+from app.channels.outcomes import DELIVERED, NOT_SENT, Attempt
 from app.channels.targets import Sender, SmtpSecurity, SmtpTarget
 from app.core.config import get_settings
 from app.core.db import utcnow
@@ -90,8 +93,15 @@ class MailJob:
 
     @property
     def message_id(self) -> str:
-        domain = self.sender.address.rpartition("@")[2] or "localhost"
-        return f"<infodesk.{self.delivery_id}@{domain}>"
+        return message_id_for(self.delivery_id)
+
+
+def message_id_for(delivery_id: uuid.UUID) -> str:
+    """The Message-ID of a delivery: from its id and the configuration only (never the
+    office mailbox, which may change between attempts), so every repeat carries it."""
+    settings = get_settings()
+    domain = settings.message_id_domain or settings.mail_from.rpartition("@")[2]
+    return f"<infodesk.{delivery_id}@{domain or 'localhost'}>"
 
 
 def _threads(session: Session, rows: Sequence[OutboxMessage]) -> dict[uuid.UUID, list[str]]:
@@ -256,24 +266,42 @@ def _quit(client: smtplib.SMTP | None) -> None:
         client.close()
 
 
-def _send_over(target: SmtpTarget, jobs: Sequence[MailJob]) -> list[Attempt]:
+def unsendable(exc: BaseException) -> Attempt:
+    """A mail that failed for a reason of its own, not the server's: dead at once."""
+    return Attempt(delivered=False, retryable=False, error=type(exc).__name__)
+
+
+def _send_over(
+    target: SmtpTarget, jobs: Sequence[MailJob], deadline: float | None = None
+) -> list[Attempt]:
     """Send ``jobs`` over one connection. A connection dropped while sending is opened
-    again once; a server that cannot be reached fails the rest of the batch at once."""
+    again once; a server that cannot be reached fails the rest of the batch at once.
+    After ``deadline`` (``time.monotonic()``), no new mail is started: NOT_SENT."""
     timeout = get_settings().smtp_timeout_seconds
     attempts: list[Attempt] = []
     client: smtplib.SMTP | None = None
     for job in jobs:
+        if deadline is not None and time.monotonic() > deadline:
+            attempts.append(NOT_SENT)
+            continue
+        try:
+            data = wire_bytes(job)
+        except Exception as exc:
+            # The mail cannot be built (an address formataddr cannot encode): the same on
+            # every attempt, so given up at once; the batch goes on.
+            attempts.append(unsendable(exc))
+            continue
         for again in (False, True):
             if client is None:
                 try:
                     client = _connect(target, timeout)
-                except (smtplib.SMTPException, OSError) as exc:
+                except Exception as exc:
                     down = attempt_from_error(exc)
                     if not down.retryable:
                         down = Attempt(delivered=False, retryable=True, error=down.error)
                     return attempts + [down] * (len(jobs) - len(attempts))
             try:
-                client.sendmail(job.sender.address, [job.recipient], wire_bytes(job))
+                client.sendmail(job.sender.address, [job.recipient], data)
             except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
                 _quit(client)
                 client = None
@@ -289,6 +317,12 @@ def _send_over(target: SmtpTarget, jobs: Sequence[MailJob]) -> list[Attempt]:
                     client = None
             except OSError as exc:
                 attempts.append(attempt_from_error(exc))
+                _quit(client)
+                client = None
+            except Exception as exc:
+                # Not the server's fault (smtplib cannot encode a non-ASCII address): this
+                # mail is given up; the conversation is in an unknown state, so reconnect.
+                attempts.append(unsendable(exc))
                 _quit(client)
                 client = None
             else:
@@ -309,17 +343,21 @@ def write_eml(job: MailJob, folder: Path | None = None) -> Attempt:
         os.replace(temporary, final)
     except OSError as exc:
         return Attempt(delivered=False, retryable=True, error=f"outbox folder: {exc.strerror}")
+    except Exception as exc:
+        return unsendable(exc)
     return DELIVERED
 
 
-def send_mails(jobs: Sequence[MailJob]) -> list[Attempt]:
+def send_mails(jobs: Sequence[MailJob], *, deadline: float | None = None) -> list[Attempt]:
     """Deliver ``jobs``: one SMTP connection per server, .eml files without one; the
-    attempts in the jobs' order. Never raises for the server's or the network's faults."""
+    attempts in the jobs' order (NOT_SENT for those not started by ``deadline``, a
+    ``time.monotonic()`` value). Never raises."""
     results: dict[int, Attempt] = {}
     by_target: dict[SmtpTarget, list[tuple[int, MailJob]]] = {}
     for index, job in enumerate(jobs):
         if job.target is None:
-            results[index] = write_eml(job)
+            late = deadline is not None and time.monotonic() > deadline
+            results[index] = NOT_SENT if late else write_eml(job)
         else:
             by_target.setdefault(job.target, []).append((index, job))
     # Each server gets up to smtp_connections connections, each sending its share in turn
@@ -333,9 +371,11 @@ def send_mails(jobs: Sequence[MailJob]) -> list[Attempt]:
 
     def send(share: tuple[SmtpTarget, list[tuple[int, MailJob]]]) -> None:
         target, items = share
-        for (index, _job), attempt in zip(
-            items, _send_over(target, [j for _, j in items]), strict=True
-        ):
+        try:
+            sent = _send_over(target, [j for _, j in items], deadline)
+        except Exception as exc:  # a bug: these rows are tried again later
+            sent = [Attempt(delivered=False, retryable=True, error=type(exc).__name__)] * len(items)
+        for (index, _job), attempt in zip(items, sent, strict=True):
             results[index] = attempt
 
     if len(shares) == 1:

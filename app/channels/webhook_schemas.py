@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
@@ -34,6 +35,11 @@ def _receiver_url(value: str) -> str:
         raise ValueError("must not have a fragment (#...)")
     if port == 0:
         raise ValueError("port 0 cannot be reached")
+    try:
+        # What the sender will do with it: a host httpx cannot encode (IDNA) is refused here.
+        _ = httpx.URL(value).host
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"not a usable URL ({type(exc).__name__})") from None
     return value
 
 

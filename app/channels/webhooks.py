@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,13 +28,13 @@ from sqlmodel import Session, col, select
 from standardwebhooks import Webhook
 
 from app.channels.crypto import SecretUnreadable, decrypt, encrypt
-from app.channels.outcomes import DELIVERED, Attempt
+from app.channels.outcomes import DELIVERED, NOT_SENT, Attempt
 from app.channels.webhook_models import WebhookEndpoint
 from app.channels.webhook_schemas import WebhookEndpointCreate
 from app.core.channels import Channel
 from app.core.db import utcnow
-from app.core.errors import Conflict, DomainError, InvalidField, NotFound
-from app.inquiries.models import Inquiry, OutboxMessage
+from app.core.errors import Conflict, InvalidField, NotFound
+from app.inquiries.models import OutboxMessage
 from app.offices.models import Office
 
 logger = logging.getLogger("infodesk.webhooks")
@@ -57,10 +58,6 @@ class WebhookEndpointExists(Conflict):
     code, title = "webhook_endpoint_exists", "Webhook endpoint already exists"
 
 
-class SecretKeyMissing(DomainError):
-    status, code, title = 503, "secret_key_missing", "Secret key not configured"
-
-
 # -- endpoints -------------------------------------------------------------------------------
 
 
@@ -76,10 +73,7 @@ def create_endpoint(
     if session.get(Office, data.office_code) is None:
         raise InvalidField("#/office_code", f"unknown office {data.office_code}")
     secret = new_secret()
-    try:
-        secret_encrypted = encrypt(secret)
-    except RuntimeError as exc:  # production without INFODESK_SECRET_KEY
-        raise SecretKeyMissing("INFODESK_SECRET_KEY must be set to store webhook secrets.") from exc
+    secret_encrypted = encrypt(secret)  # SecretKeyMissing (409) without a key in production
     endpoint = WebhookEndpoint(
         office_code=data.office_code,
         channel=data.channel,
@@ -207,11 +201,6 @@ def webhook_jobs(*, session: Session, rows: Sequence[OutboxMessage]) -> list[Web
             )
         )
         endpoints = {(e.office_code, e.channel): e for e in found}
-    inquiry_ids = {r.inquiry_id for r in rows if r.inquiry_id is not None}
-    inquiries: dict[uuid.UUID, Inquiry] = {}
-    if inquiry_ids:
-        found_inquiries = session.exec(select(Inquiry).where(col(Inquiry.id).in_(inquiry_ids)))
-        inquiries = {i.id: i for i in found_inquiries}
     secrets_by_endpoint: dict[uuid.UUID, str | None] = {}
     results: list[WebhookJob | Attempt] = []
     for row in rows:
@@ -237,7 +226,6 @@ def webhook_jobs(*, session: Session, rows: Sequence[OutboxMessage]) -> list[Web
                 )
             )
             continue
-        inquiry = inquiries.get(row.inquiry_id) if row.inquiry_id is not None else None
         results.append(
             WebhookJob(
                 delivery_id=row.delivery_id,
@@ -251,23 +239,19 @@ def webhook_jobs(*, session: Session, rows: Sequence[OutboxMessage]) -> list[Web
                 kind=row.kind,
                 body=row.body,
                 inquiry_id=row.inquiry_id,
-                reference=inquiry.reference if inquiry else None,
-                requester_handle=inquiry.requester_handle if inquiry else None,
-                ticket_number=inquiry.ticket_number if inquiry else None,
+                # As written on the row: the same body on every attempt.
+                reference=row.inquiry_reference,
+                requester_handle=row.requester_handle,
+                ticket_number=row.ticket_number,
             )
         )
     return results
 
 
-def webhook_job(*, session: Session, row: OutboxMessage) -> WebhookJob | Attempt:
-    """The job of one outbox row, or the attempt to record (see :func:`webhook_jobs`)."""
-    return webhook_jobs(session=session, rows=[row])[0]
-
-
 def _secret(endpoint: WebhookEndpoint) -> str | None:
     try:
         return decrypt(endpoint.secret_encrypted)
-    except (SecretUnreadable, RuntimeError):
+    except SecretUnreadable:
         logger.error("webhook secret unreadable", extra={"endpoint": str(endpoint.id)})
         return None
 
@@ -339,9 +323,9 @@ def attempt_from_status(status: int, retry_after: str | None, now: datetime) -> 
 
 async def deliver_webhook(client: httpx.AsyncClient, job: WebhookJob) -> Attempt:
     """POST one job, signed; never raises for the receiver's or the network's faults."""
-    payload = job.payload()
     now = utcnow()
     try:
+        payload = job.payload()
         response = await client.post(
             job.url, content=payload.encode(), headers=signed_headers(job, payload, now)
         )
@@ -349,6 +333,10 @@ async def deliver_webhook(client: httpx.AsyncClient, job: WebhookJob) -> Attempt
         return Attempt(delivered=False, retryable=True, error="timeout")
     except httpx.HTTPError as exc:
         return Attempt(delivered=False, retryable=True, error=f"{type(exc).__name__}")
+    except Exception as exc:
+        # Not the network's fault: a URL httpx cannot use (InvalidURL, IDNAError), a
+        # body that cannot be built. The same every time: given up at once.
+        return Attempt(delivered=False, retryable=False, error=type(exc).__name__)
     return attempt_from_status(response.status_code, response.headers.get("retry-after"), now)
 
 
@@ -357,12 +345,22 @@ async def deliver_webhooks(
     jobs: Sequence[WebhookJob],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
+    deadline: float | None = None,
 ) -> list[Attempt]:
-    """Deliver ``jobs`` at most ``concurrency`` at a time; the attempts in the jobs' order."""
+    """Deliver ``jobs`` at most ``concurrency`` at a time; the attempts in the jobs' order.
+    A job not started by ``deadline`` (a ``time.monotonic()`` value) is NOT_SENT."""
     bound = asyncio.Semaphore(max(1, concurrency))
 
     async def one(job: WebhookJob) -> Attempt:
         async with bound:
+            if deadline is not None and time.monotonic() > deadline:
+                return NOT_SENT
             return await deliver_webhook(client, job)
 
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
+    results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
+    return [failed(r) if isinstance(r, BaseException) else r for r in results]
+
+
+def failed(exc: BaseException) -> Attempt:
+    """The attempt of a send that raised where it should not have: tried again later."""
+    return Attempt(delivered=False, retryable=True, error=f"internal error: {type(exc).__name__}")

@@ -29,7 +29,7 @@ AdminOnly = require_roles(Role.admin)
     summary="Register a webhook endpoint",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookEndpointCreated,
-    responses=problem_responses(401, 403, 409, 422, 503),
+    responses=problem_responses(401, 403, 409, 422),
     dependencies=[AdminOnly],
 )
 def create_webhook(

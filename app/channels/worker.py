@@ -25,6 +25,7 @@ import random
 import socket
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -40,7 +41,13 @@ from app.calendar.cache import CalendarCache
 from app.channels import imap, metrics
 from app.channels.outcomes import Attempt
 from app.channels.smtp import MailJob, mail_jobs, send_mails
-from app.channels.webhooks import WebhookJob, deliver_webhooks, webhook_client, webhook_jobs
+from app.channels.webhooks import (
+    WebhookJob,
+    deliver_webhooks,
+    failed,
+    webhook_client,
+    webhook_jobs,
+)
 from app.core.channels import Channel
 from app.core.config import get_settings
 from app.core.db import get_engine, utcnow, writer
@@ -57,6 +64,17 @@ MAX_BACKOFF_SECONDS = 3600.0
 CHANNELS = (Channel.email.value, Channel.webchat.value, Channel.social.value)
 
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def log_failure(what: str, exc: BaseException) -> None:
+    """Log a failure by its type and where it happened, never its message: that can
+    quote an address, a subject or a statement's parameters."""
+    logger.error(
+        "%s: %s",
+        what,
+        type(exc).__name__,
+        extra={"trace": "".join(traceback.format_tb(exc.__traceback__))},
+    )
 
 
 def next_attempt_at(
@@ -133,35 +151,78 @@ class Worker:
         in_turn = or_(
             col(OutboxMessage.inquiry_id).is_(None), col(OutboxMessage.id) == first_pending
         )
-        query = (
-            select(OutboxMessage)
-            .where(
-                col(OutboxMessage.status) == "pending",
-                col(OutboxMessage.next_attempt_at) <= now,
-                or_(
-                    col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now
-                ),
-                col(OutboxMessage.channel).in_(CHANNELS),
-                in_turn,
-            )
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-            .limit(self.batch_size)
-        )
+        free = or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now)
+        conditions = [
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.next_attempt_at) <= now,
+            free,
+            col(OutboxMessage.channel).in_(CHANNELS),
+            in_turn,
+        ]
         if self.office_codes is not None:
-            query = query.where(col(OutboxMessage.office_code).in_(self.office_codes))
-        if self.is_postgres:
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+            conditions.append(col(OutboxMessage.office_code).in_(self.office_codes))
+        order = (col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         lease = now + timedelta(seconds=settings.delivery_lease_seconds)
-        with Session(writer(self.engine), expire_on_commit=False) as session:
-            rows = list(session.scalars(query))
-            if rows:
-                session.connection().execute(
-                    update(_OUTBOX)
-                    .where(_OUTBOX.c.id.in_([r.id for r in rows]))
-                    .values(locked_until=lease, locked_by=self.name)
+        if self.is_postgres:
+            # Row locks, skipping rows another worker is claiming right now.
+            query = (
+                select(OutboxMessage)
+                .where(*conditions)
+                .order_by(*order)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True, of=OutboxMessage)
+            )
+            with Session(writer(self.engine), expire_on_commit=False) as session:
+                rows = list(session.scalars(query))
+                if rows:
+                    session.connection().execute(
+                        update(_OUTBOX)
+                        .where(_OUTBOX.c.id.in_([r.id for r in rows]))
+                        .values(locked_until=lease, locked_by=self.name)
+                    )
+                session.commit()
+                session.expunge_all()
+            return rows
+        # SQLite: look for candidates in a read transaction, so that an idle poll never
+        # takes the write lock; lease only what is still free, in a short write one.
+        with Session(self.engine) as session:
+            ids = list(
+                session.scalars(
+                    select(col(OutboxMessage.id))
+                    .where(*conditions)
+                    .order_by(*order)
+                    .limit(self.batch_size)
                 )
+            )
+            session.rollback()
+        if not ids:
+            return []
+        with Session(writer(self.engine), expire_on_commit=False) as session:
+            leased = set(
+                session.connection()
+                .execute(
+                    update(_OUTBOX)
+                    .where(
+                        _OUTBOX.c.id.in_(ids),
+                        _OUTBOX.c.status == "pending",
+                        or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < now),
+                    )
+                    .values(locked_until=lease, locked_by=self.name)
+                    .returning(_OUTBOX.c.id)
+                )
+                .scalars()
+            )
+            rows = (
+                list(
+                    session.scalars(select(OutboxMessage).where(col(OutboxMessage.id).in_(leased)))
+                )
+                if leased
+                else []
+            )
             session.commit()
             session.expunge_all()
+        position = {row_id: i for i, row_id in enumerate(ids)}
+        rows.sort(key=lambda r: position[r.id])
         return rows
 
     def _jobs(self, rows: Sequence[OutboxMessage]) -> list[MailJob | WebhookJob | Attempt]:
@@ -173,14 +234,29 @@ class Worker:
             session.rollback()
         return [next(mails) if r.channel == Channel.email else next(hooks) for r in rows]
 
-    async def _send(self, jobs: Sequence[MailJob | WebhookJob | Attempt]) -> list[Attempt]:
+    async def _send(
+        self, jobs: Sequence[MailJob | WebhookJob | Attempt], deadline: float | None
+    ) -> list[Attempt]:
         mails = [j for j in jobs if isinstance(j, MailJob)]
         hooks = [j for j in jobs if isinstance(j, WebhookJob)]
         if self._client is None:
             self._client = webhook_client()
-        mail_attempts, hook_attempts = await asyncio.gather(
-            asyncio.to_thread(send_mails, mails),
-            deliver_webhooks(self._client, hooks),
+        sent_by_mail, sent_by_hook = await asyncio.gather(
+            asyncio.to_thread(send_mails, mails, deadline=deadline),
+            deliver_webhooks(self._client, hooks, deadline=deadline),
+            return_exceptions=True,
+        )
+        # The senders never raise for a receiver's fault; if one raises anyway (a bug),
+        # its rows are tried again later instead of failing the whole round.
+        mail_attempts = (
+            [failed(sent_by_mail)] * len(mails)
+            if isinstance(sent_by_mail, BaseException)
+            else sent_by_mail
+        )
+        hook_attempts = (
+            [failed(sent_by_hook)] * len(hooks)
+            if isinstance(sent_by_hook, BaseException)
+            else sent_by_hook
         )
         sent_mails, sent_hooks = iter(mail_attempts), iter(hook_attempts)
         return [
@@ -192,12 +268,15 @@ class Worker:
             for j in jobs
         ]
 
-    def deliver(self, rows: Sequence[OutboxMessage]) -> list[Attempt]:
-        """Send ``rows`` outside any transaction; one attempt each, in order."""
+    def deliver(
+        self, rows: Sequence[OutboxMessage], *, deadline: float | None = None
+    ) -> list[Attempt]:
+        """Send ``rows`` outside any transaction; one attempt each, in order. No send
+        starts after ``deadline`` (``time.monotonic()``): those rows are NOT_SENT."""
         jobs = self._jobs(rows)
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self._send(jobs))
+        return self._loop.run_until_complete(self._send(jobs, deadline))
 
     def record(self, rows: Sequence[OutboxMessage], attempts: Sequence[Attempt]) -> None:
         """Record the outcomes in one transaction; rows no longer leased to this worker
@@ -205,7 +284,11 @@ class Worker:
         settings = get_settings()
         now = utcnow()
         params: list[dict[str, Any]] = []
+        unsent: list[int] = []
         for row, attempt in zip(rows, attempts, strict=True):
+            if attempt.not_sent:
+                unsent.append(row.id or 0)
+                continue
             tries = row.attempts + 1
             status, when, error = "delivered", row.next_attempt_at, None
             if attempt.delivered:
@@ -236,9 +319,24 @@ class Worker:
                     "b_now": now,
                 }
             )
-        if not params:
-            return
-        statement = (
+        with Session(writer(self.engine)) as session:
+            if params:
+                session.connection().execute(self._outcome_statement(), params)
+            if unsent:
+                # Released as they were: due again at once, for this or another worker.
+                session.connection().execute(
+                    update(_OUTBOX)
+                    .where(
+                        _OUTBOX.c.id.in_(unsent),
+                        _OUTBOX.c.locked_by == self.name,
+                        _OUTBOX.c.status == "pending",
+                    )
+                    .values(locked_until=None, locked_by=None)
+                )
+            session.commit()
+
+    def _outcome_statement(self) -> Any:
+        return (
             update(_OUTBOX)
             .where(
                 _OUTBOX.c.id == bindparam("b_id"),
@@ -256,15 +354,24 @@ class Worker:
                 updated_at=bindparam("b_now"),
             )
         )
-        with Session(writer(self.engine)) as session:
-            session.connection().execute(statement, params)
-            session.commit()
 
     def run_once(self) -> int:
-        """One round: claim, deliver, record; returns how many rows it handled."""
+        """One round: claim, deliver, record; returns how many rows it handled.
+
+        Sends start only in the first half of the lease, so that a send under way ends
+        before another worker may take the row; the rest are released unchanged."""
+        started = time.monotonic()
         rows = self.claim()
-        if rows:
-            self.record(rows, self.deliver(rows))
+        if not rows:
+            return 0
+        deadline = started + get_settings().delivery_lease_seconds / 2
+        try:
+            attempts = self.deliver(rows, deadline=deadline)
+        except Exception as exc:
+            # Nothing is known to have gone out: every row is tried again later.
+            log_failure("delivery failed", exc)
+            attempts = [failed(exc)] * len(rows)
+        self.record(rows, attempts)
         return len(rows)
 
     # -- the loop -------------------------------------------------------------------------
@@ -296,8 +403,8 @@ class Worker:
                         logger.warning("cannot LISTEN for outbox rows; polling")
                 try:
                     handled = self.run_once()
-                except Exception:
-                    logger.exception("delivery round failed")
+                except Exception as exc:
+                    log_failure("delivery round failed", exc)
                     handled = 0
                     if listener is not None:
                         listener.close()
@@ -339,8 +446,8 @@ def poll_mail_forever(stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             imap.poll_mailboxes(calendars=calendars, policies=policies)
-        except Exception:
-            logger.exception("mailbox polling failed")
+        except Exception as exc:
+            log_failure("mailbox polling failed", exc)
         stop.wait(settings.imap_poll_seconds)
 
 

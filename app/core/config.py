@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # server, mail is written as <delivery_id>.eml files to mail_outbox_dir.
     smtp_url: str | None = None
     mail_from: str = "infodesk@localhost"
+    # The domain of every outbound Message-ID <infodesk.{delivery_id}@domain>; default: the
+    # domain of mail_from. Never the office mailbox's, so a repeat keeps its id.
+    message_id_domain: str | None = None
     mail_outbox_dir: Path = Path("var") / "outbox"
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     # Connections the worker opens to one SMTP server for a batch, sending side by side.
@@ -58,7 +61,8 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(default=5.0, gt=0)
     delivery_max_age_seconds: float = Field(default=86_400.0, gt=0)
     delivery_batch_size: int = Field(default=200, ge=1, le=1000)
-    # A worker's claim on its rows; another worker takes them again after it expires.
+    # A worker's claim on its rows; another worker takes them again after it expires. New
+    # sends start only in its first half; rows not sent by then are released unchanged.
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
 
     # -- channels: mailboxes

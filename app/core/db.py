@@ -6,14 +6,15 @@ models, migrations and tests run on both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -142,6 +143,26 @@ def writer(engine: Engine) -> Engine:
 def session_factory() -> Session:
     """A session of its own, for work outside a request's transaction (caches, CLI)."""
     return Session(get_engine(), expire_on_commit=False)
+
+
+def insert_or_ignore(
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    conflict_columns: Sequence[str],
+) -> bool:
+    """``INSERT ... ON CONFLICT (conflict_columns) DO NOTHING`` on SQLite or PostgreSQL;
+    whether the row was inserted. On PostgreSQL a racing insert of the same key waits for
+    the other transaction, then yields (or goes ahead if it rolled back). Other integrity
+    errors (a foreign key) still raise ``IntegrityError``."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        module.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(*table.primary_key.columns)
+    )
+    return session.execute(statement).first() is not None
 
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

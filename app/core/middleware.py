@@ -48,6 +48,9 @@ class BodyRule:
     prefix: str
     media_types: frozenset[str]
     max_bytes: int
+    # The 413's problem code, when the endpoint's own refusal has one (one code for one
+    # refusal, whoever detects it).
+    too_large_code: str = "payload_too_large"
 
 
 class _BodyTooLarge(Exception):
@@ -64,11 +67,11 @@ class RequestMiddleware:
         self.max_body_bytes = max_body_bytes
         self.body_rules = tuple(body_rules)
 
-    def _rule(self, path: str) -> tuple[frozenset[str] | None, int]:
+    def _rule(self, path: str) -> tuple[frozenset[str] | None, int, str]:
         for rule in self.body_rules:
             if path.startswith(rule.prefix):
-                return rule.media_types, rule.max_bytes
-        return None, self.max_body_bytes
+                return rule.media_types, rule.max_bytes, rule.too_large_code
+        return None, self.max_body_bytes, "payload_too_large"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,9 +97,9 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            media_types, max_bytes = self._rule(scope.get("path", ""))
+            media_types, max_bytes, too_large_code = self._rule(scope.get("path", ""))
             rejection = self._reject(
-                scope["method"], headers, media_types, max_bytes
+                scope["method"], headers, media_types, max_bytes, too_large_code
             ) or self._nul_in_url(scope)
             if rejection is not None:
                 await rejection(scope, receive, send_wrapper)
@@ -117,7 +120,7 @@ class RequestMiddleware:
             except _BodyTooLarge:
                 if response_started:
                     raise
-                await self._too_large(max_bytes)(scope, receive, send_wrapper)
+                await self._too_large(max_bytes, too_large_code)(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -136,10 +139,8 @@ class RequestMiddleware:
             request_id_var.reset(token)
 
     @staticmethod
-    def _too_large(max_bytes: int) -> ASGIApp:
-        return problem_response(
-            413, "payload_too_large", f"The request body exceeds {max_bytes} bytes."
-        )
+    def _too_large(max_bytes: int, code: str = "payload_too_large") -> ASGIApp:
+        return problem_response(413, code, f"The request body exceeds {max_bytes} bytes.")
 
     def _reject(
         self,
@@ -147,6 +148,7 @@ class RequestMiddleware:
         headers: dict[bytes, bytes],
         media_types: frozenset[str] | None,
         max_bytes: int,
+        too_large_code: str = "payload_too_large",
     ) -> ASGIApp | None:
         if method not in _BODY_METHODS:
             return None
@@ -154,7 +156,7 @@ class RequestMiddleware:
         if length is not None:
             try:
                 if int(length) > max_bytes:
-                    return self._too_large(max_bytes)
+                    return self._too_large(max_bytes, too_large_code)
             except ValueError:
                 return problem_response(400, "bad_request", "Content-Length is not a number.")
             if int(length) == 0:

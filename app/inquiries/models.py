@@ -213,6 +213,11 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(sa_column=Column(String(254), nullable=False))
     subject: str | None = Field(default=None, sa_column=Column(String(300)))
     body: str = Field(sa_column=Column(Text, nullable=False))
+    # The inquiry's details as the row was written: a webhook body built from the row
+    # alone is the same bytes on every attempt, whatever happens to the inquiry since.
+    inquiry_reference: str | None = Field(default=None, sa_column=Column(String(16)))
+    requester_handle: str | None = Field(default=None, sa_column=Column(String(100)))
+    ticket_number: str | None = Field(default=None, sa_column=Column(String(64)))
     # pending | delivered | dead | bounced
     status: str = Field(default="pending", sa_column=Column(String(12), nullable=False))
     attempts: int = Field(default=0, nullable=False)

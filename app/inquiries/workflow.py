@@ -62,6 +62,9 @@ def outbox_row(inquiry: Inquiry, message: InquiryMessage, now: datetime) -> Outb
         if inquiry.channel == Channel.email
         else None,
         body=message.body,
+        inquiry_reference=inquiry.reference,
+        requester_handle=inquiry.requester_handle,
+        ticket_number=inquiry.ticket_number,
         next_attempt_at=now,
         created_at=now,
         updated_at=now,

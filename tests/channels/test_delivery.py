@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import smtplib
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.policy import default
 from typing import Any
@@ -24,6 +25,7 @@ from app.channels.smtp import (
 )
 from app.channels.targets import Sender, SmtpTarget
 from app.channels.worker import next_attempt_at
+from app.core.config import get_settings
 from app.inquiries import texts
 from app.inquiries.models import InquiryEvent, OutboxMessage
 from tests.api.test_inquiries import act, new_inquiry
@@ -157,7 +159,17 @@ def test_smtp_errors_map_to_attempts_without_the_address() -> None:
     assert attempt_from_error(smtplib.SMTPServerDisconnected()).retryable
 
 
-def test_mail_headers() -> None:
+@pytest.fixture
+def message_id_domain(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("INFODESK_MESSAGE_ID_DOMAIN", "infodesk.beacukai.go.id")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_mail_headers(message_id_domain: None) -> None:
+    # The Message-ID's domain is configured, never the sender's (a mailbox may change).
     delivery = uuid.uuid4()
     job = MailJob(
         delivery_id=delivery,
@@ -171,7 +183,7 @@ def test_mail_headers() -> None:
         references=("first@mail.example.com", "abc@mail.example.com"),
     )
     parsed = email.message_from_bytes(wire_bytes(job), policy=default)
-    assert parsed["Message-ID"] == f"<infodesk.{delivery}@kanwil-aceh.beacukai.go.id>"
+    assert parsed["Message-ID"] == f"<infodesk.{delivery}@infodesk.beacukai.go.id>"
     assert parsed["From"] == "Bea Cukai Aceh <layanan@kanwil-aceh.beacukai.go.id>"
     assert parsed["Subject"] == "Re: Tarif bea masuk — laptop [IQ-7K3F9QX2]"
     assert parsed["In-Reply-To"] == "<abc@mail.example.com>"

@@ -37,6 +37,7 @@ from tests.channels.dovecot import (
     run_dovecot,
     unsee,
 )
+from tests.channels.test_mime import CORPUS
 
 
 @pytest.fixture(scope="module")
@@ -444,3 +445,28 @@ def test_an_oversized_mail_is_skipped(
     assert report.outcomes == {"created": 1}, report
     assert _mailbox(engine, box.office).last_error == "message UID 1 skipped: email_too_large"
     assert flags(dovecot, box.folder) == {1: False, 2: True}
+
+
+# (A NUL in a header does not survive Dovecot; the endpoint's tests cover that one.)
+@pytest.mark.parametrize("name", ["charset_idna.eml", "param_without_value.eml"])
+def test_a_mail_the_parser_chokes_on_is_skipped_and_the_next_is_read(
+    engine: Engine, dovecot: Dovecot, boxes: list[Box], name: str
+) -> None:
+    box = _make_box(engine, dovecot)
+    boxes.append(box)
+    append(dovecot, box.folder, (CORPUS / name).read_bytes())
+    append(
+        dovecot,
+        box.folder,
+        _mail("rina@example.com", "Ekspor", f"{uuid.uuid4().hex}@ex.com", "Prosedur ekspor?"),
+    )
+
+    report = _poll()
+    assert report.failed_mailboxes == 0, report
+    assert report.skipped == 1, report
+    assert report.outcomes == {"created": 1}, report
+    mailbox = _mailbox(engine, box.office)
+    assert mailbox.imap_last_uid == 2
+    assert mailbox.last_error == "message UID 1 skipped: email_unreadable"
+    assert flags(dovecot, box.folder) == {1: False, 2: True}
+    assert _poll().read == 0

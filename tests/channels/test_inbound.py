@@ -367,11 +367,36 @@ def test_a_bounce_for_another_office_marks_nothing(
     assert outbox.status == "pending"
 
 
+def test_a_bounce_of_a_row_without_inquiry_marks_it(
+    client: TestClient, auth: TokenFactory, session: Session
+) -> None:
+    # A complaint response: an outbox row of the office without an inquiry.
+    outbox = OutboxMessage(
+        office_code=OFFICE,
+        kind="complaint_response",
+        channel="email",
+        recipient="rina@example.com",
+        subject="Pengaduan",
+        body="Tanggapan atas pengaduan Anda.",
+    )
+    session.add(outbox)
+    session.flush()
+    response = post(client, auth, mail("bounce.eml", **{DELIVERY: str(outbox.delivery_id)}))
+    assert response.status_code == 200, response.text
+    assert response.json()["reason"] == "delivery status report; 1 delivery marked bounced"
+    session.refresh(outbox)
+    assert outbox.status == "bounced"
+    assert outbox.last_error == "bounced: smtp; 550 5.1.1 User unknown"
+
+
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
         (mail("broken_mime.eml"), "email_unreadable"),
         (mail("unknown_charset.eml"), "email_unreadable"),
+        (mail("charset_idna.eml"), "email_unreadable"),
+        (mail("charset_nul.eml"), "email_unreadable"),
+        (mail("param_without_value.eml"), "email_unreadable"),
         (mail("no_from.eml"), "email_no_sender"),
         (simple(sender="not an address"), "email_no_sender"),
         (b"", "email_unreadable"),
@@ -443,3 +468,18 @@ def test_a_mail_over_the_limit_is_a_413(small_limit: None, auth: TokenFactory) -
         response = post(client, auth, simple(body="x" * 3000))
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "email_too_large"
+
+
+def test_a_streamed_mail_over_the_limit_has_the_same_code(
+    small_limit: None, auth: TokenFactory
+) -> None:
+    # No Content-Length: the middleware counts the bytes as they come.
+    def chunks() -> Iterator[bytes]:
+        yield simple(body="x" * 3000)
+
+    headers = {**auth("integration"), "Content-Type": "message/rfc822"}
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        response = client.post(URL, content=chunks(), headers=headers)
+    assert response.status_code == 413
+    assert response.json()["code"] == "email_too_large"

@@ -199,6 +199,7 @@ def _smtp(**changes: Any) -> dict[str, Any]:
         (_body(address="bukan-alamat"), "#/address"),
         (_body(address="a@b"), "#/address"),
         (_body(address=None), "#/address"),
+        (_body(address="lâyanan@beacukai.go.id"), "#/address"),
         (_imap(port=0), "#/imap/port"),
         (_imap(port=65536), "#/imap/port"),
         (_imap(security="tls"), "#/imap/security"),
@@ -228,6 +229,14 @@ def test_invalid_settings_are_refused_naming_the_field(
     assert pointer in [e.get("pointer") for e in response.json()["errors"]], response.text
     _no_secret_in(response.text)
     assert client.get(URL, headers=auth("admin")).status_code == 404
+
+
+def test_a_non_ascii_address_is_refused_saying_smtputf8_is_not_supported(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    response = _put(client, auth, _body(address="lâyanan@beacukai.go.id"))
+    assert response.status_code == 422, response.text
+    assert "SMTPUTF8" in response.text
 
 
 def test_an_ip_address_is_a_valid_host(client: TestClient, auth: TokenFactory) -> None:

@@ -15,8 +15,8 @@ from app.channels.mime import (
     noise_reason,
     our_delivery_id,
     parse_email,
-    strip_quoted,
 )
+from app.channels.quoting import strip_quoted
 from app.channels.storage import BlobNotFound, FolderStore
 
 CORPUS = Path(__file__).parent / "mime"
@@ -169,6 +169,9 @@ def test_no_from() -> None:
     [
         ("broken_mime.eml", "broken MIME structure"),
         ("unknown_charset.eml", "unknown charset 'x-klingon-9'"),
+        ("charset_idna.eml", "unusable charset 'idna'"),
+        ("charset_nul.eml", "unusable charset 'utf"),
+        ("param_without_value.eml", "cannot be read (IndexError)"),
     ],
 )
 def test_unreadable_mail_is_refused(name: str, detail: str) -> None:

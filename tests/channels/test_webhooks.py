@@ -124,6 +124,8 @@ def test_one_endpoint_per_office_and_channel(client: TestClient, auth: TokenFact
         "https://gateway.example.go.id/\nhooks",
         "",
         "https://gateway.example.go.id/" + "a" * 2100,
+        "http://exämple..com/",
+        "http://xn--zz.com/",
     ],
 )
 def test_a_url_that_is_not_http_is_422_naming_the_url(
@@ -340,6 +342,23 @@ def test_a_batch_goes_out_concurrently_and_keeps_its_order(receiver: Receiver) -
         str(j.delivery_id) for j in jobs
     )
     assert all(r.verified for r in receiver.received)
+
+
+def test_a_url_httpx_cannot_use_is_dead_and_the_batch_goes_on(receiver: Receiver) -> None:
+    # Stored before the door checked it: fails its own job only, at once and for good.
+    attempts = deliver(
+        [
+            job(receiver.url),
+            job("http://xn--zz.com/"),
+            job("http://exämple..com/"),
+            job(receiver.url),
+        ]
+    )
+    assert [a.delivered for a in attempts] == [True, False, False, True]
+    assert [a.retryable for a in attempts[1:3]] == [False, False]
+    assert attempts[1].error == "IDNAError"
+    assert attempts[2].error == "InvalidURL"
+    assert len(receiver.received) == 2
 
 
 def test_a_failure_in_a_batch_is_reported_for_its_own_job(receiver: Receiver) -> None:
