@@ -33,13 +33,36 @@ FIRST_RESPONSE = [
 ]
 
 
+INDEXES = {
+    "ix_inquiry_report_received": RECEIVED,
+    "ix_inquiry_report_first_response": FIRST_RESPONSE,
+}
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # Large indexes on a table in service: built CONCURRENTLY (writes go on), which
+        # cannot run inside a transaction. IF NOT EXISTS makes a rerun after a failure
+        # safe; an INVALID index left by a failed build must be dropped first.
+        with op.get_context().autocommit_block():
+            for name, columns in INDEXES.items():
+                op.create_index(
+                    name, "inquiry", columns, postgresql_concurrently=True, if_not_exists=True
+                )
+        return
     with op.batch_alter_table("inquiry") as batch:
         batch.create_index("ix_inquiry_report_received", RECEIVED)
         batch.create_index("ix_inquiry_report_first_response", FIRST_RESPONSE)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            for name in reversed(INDEXES):
+                op.drop_index(
+                    name, table_name="inquiry", postgresql_concurrently=True, if_exists=True
+                )
+        return
     with op.batch_alter_table("inquiry") as batch:
         batch.drop_index("ix_inquiry_report_first_response")
         batch.drop_index("ix_inquiry_report_received")

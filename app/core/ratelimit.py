@@ -10,6 +10,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 
+from fastapi import Request
+
 from app.core.errors import RateLimited
 
 
@@ -44,3 +46,19 @@ class RateLimiter:
                     "Too many lookups; try again later.", headers={"Retry-After": str(retry)}
                 )
             calls.append(now)
+
+
+def limit_public(
+    request: Request, key: str | None = None, *, factor: int = 3, area: str = "client"
+) -> None:
+    """The public endpoints' limit: one budget per client address (``area`` names it),
+    and, for ``key`` (a code or number being looked up), ``factor`` times that budget of
+    its own against guessing from many addresses. RateLimited (429) when over either.
+
+    The client address is the proxy's unless uvicorn trusts it for X-Forwarded-For
+    (FORWARDED_ALLOW_IPS)."""
+    limiter: RateLimiter = request.app.state.public_limiter
+    client = request.client.host if request.client else "unknown"
+    limiter.hit(f"{area}:{client}")
+    if key is not None:
+        limiter.hit(key, limiter.limit * factor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,27 @@ def _plausible(value: datetime) -> datetime:
         raise ValueError(f"must fall between {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value
 
+
+def _plain_line(value: str) -> str:
+    return _plain(value, "")
+
+
+def _plain_text(value: str) -> str:
+    return _plain(value, "\n\r\t")
+
+
+def _plain(value: str, allowed: str) -> str:
+    value = value.strip()
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+# Text a person typed, trimmed, without control characters: one line, or several lines
+# (line breaks and tabs allowed). Blank text stays an empty string: whether that is
+# allowed is the field's business (min_length, or treated as missing).
+PlainLine = Annotated[str, AfterValidator(_plain_line)]
+PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 # An instant the API takes: it must carry an offset and lie in a range the database and the
 # calendars can hold.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.core.schemas import Input, Instant, PlainLine, PlainText
 
 Source = Literal["web", "sipuma", "mailbox", "bravo_1500225", "fax", "letter", "in_person"]
 RecordedSource = Literal["sipuma", "mailbox", "bravo_1500225", "fax", "letter", "in_person"]
@@ -48,20 +49,19 @@ _EXAMPLE_OUT: dict[str, Any] = {
 }
 
 
-def _plain(value: str, *, multiline: bool) -> str:
-    value = value.strip()
-    allowed = "\n\r\t" if multiline else ""
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
-        raise ValueError("control characters are not allowed")
+def _not_blank(value: str) -> str:
     if not value:
         raise ValueError("must not be blank")
     return value
 
 
-class Contact(BaseModel):
-    """How to reach the complainant: an email, a phone number, or both."""
+# Text fields of a complaint: trimmed, no control characters (app.core.schemas), not blank.
+Line = Annotated[PlainLine, AfterValidator(_not_blank)]
+Text = Annotated[PlainText, AfterValidator(_not_blank)]
 
-    model_config = ConfigDict(extra="forbid")
+
+class Contact(Input):
+    """How to reach the complainant: an email, a phone number, or both."""
 
     email: str | None = Field(default=None, max_length=254, examples=["teuku.umar@example.com"])
     phone: str | None = Field(default=None, max_length=32, examples=["0812-3456-7890"])
@@ -73,34 +73,24 @@ class Contact(BaseModel):
         return self
 
 
-class ComplaintIn(BaseModel):
+class ComplaintIn(Input):
     """A complaint from the public (web form or chat integration)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE_IN]})
 
-    office_code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
+    office_code: Line = Field(min_length=1, max_length=32)
+    name: Line = Field(min_length=1, max_length=200)
     contact: Contact
-    reference: str | None = Field(
+    reference: PlainLine | None = Field(
         default=None, max_length=64, description="an inquiry reference or ticket number"
     )
-    category: str = Field(min_length=1, max_length=32, examples=["ordinary"])
-    message: str = Field(min_length=1, max_length=10_000)
-
-    @field_validator("name", "office_code", "category")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        return _plain(value, multiline=False)
+    category: Line = Field(min_length=1, max_length=32, examples=["ordinary"])
+    message: Text = Field(min_length=1, max_length=10_000)
 
     @field_validator("reference")
     @classmethod
     def _reference(cls, value: str | None) -> str | None:
-        return None if value is None or not value.strip() else _plain(value, multiline=False)
-
-    @field_validator("message")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return _plain(value, multiline=True)
+        return value or None
 
 
 class ComplaintRecord(ComplaintIn):
@@ -116,10 +106,12 @@ class ComplaintRecord(ComplaintIn):
     )
 
     source: RecordedSource
-    received_at: datetime = Field(description="when the complaint reached the service")
+    received_at: Instant = Field(
+        description="when the complaint reached the service, with its offset"
+    )
 
 
-class ComplaintMessage(BaseModel):
+class ComplaintMessage(Input):
     """The compliance unit's response to the complainant."""
 
     model_config = ConfigDict(
@@ -129,12 +121,7 @@ class ComplaintMessage(BaseModel):
         },
     )
 
-    message: str = Field(min_length=1, max_length=10_000)
-
-    @field_validator("message")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return _plain(value, multiline=True)
+    message: Text = Field(min_length=1, max_length=10_000)
 
 
 class ComplaintReceipt(BaseModel):

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Header, Query, Request
 
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import limit_public
 from app.core.security import CurrentPrincipal, Role, require_roles
-from app.evaluation import complaints
+from app.evaluation import complaint_intake, complaint_workflow
 from app.evaluation.complaint_schemas import (
     ComplaintCategoryOut,
     ComplaintDetail,
@@ -27,11 +27,12 @@ from app.evaluation.complaint_schemas import (
     Source,
 )
 from app.evaluation.models import Complaint
+from app.evaluation.report_scope import check_dates
 
 router = APIRouter()
 
 Recorder = require_roles(Role.integration, Role.compliance)
-Reader = require_roles(Role.compliance, Role.head, Role.admin)
+Reader = require_roles(Role.compliance, Role.head)
 Handler = require_roles(Role.compliance)
 IfMatch = Annotated[
     str | None,
@@ -62,10 +63,8 @@ def file_complaint(data: ComplaintIn, request: Request, session: SessionDep) -> 
     """A complaint about the service from the public, without a token: the complaint number
     and when a first response and the final response are due (working days of the office
     calendar). Rate-limited per client address."""
-    limiter: RateLimiter = request.app.state.public_limiter
-    client = request.client.host if request.client else "unknown"
-    limiter.hit(f"complaint:{client}")
-    complaint = complaints.create_complaint(
+    limit_public(request, area="complaint")
+    complaint = complaint_intake.create_complaint(
         session=session, calendars=request.app.state.calendars, data=data, principal=None
     )
     return _receipt(complaint)
@@ -88,7 +87,7 @@ def record_complaint(
 ) -> ComplaintReceipt:
     """Record a complaint that came by SIPUMA, the complaints mailbox, Bravo Bea Cukai
     1500 225, fax, letter or in person, with its original date (integration, compliance)."""
-    complaint = complaints.create_complaint(
+    complaint = complaint_intake.create_complaint(
         session=session, calendars=request.app.state.calendars, data=data, principal=principal
     )
     return _receipt(complaint)
@@ -109,20 +108,26 @@ def list_complaints(
     status: ComplaintStatus | None = None,
     category: Annotated[str | None, Query(max_length=32)] = None,
     source: Source | None = None,
-    received_from: Annotated[date | None, Query(alias="from")] = None,
-    received_to: Annotated[date | None, Query(alias="to")] = None,
+    received_from: Annotated[
+        date | None, Query(alias="from", description="first local date of receipt")
+    ] = None,
+    received_to: Annotated[
+        date | None, Query(alias="to", description="last local date of receipt (included)")
+    ] = None,
     overdue: Annotated[
         bool | None, Query(description="open (received or in review) past the due time")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ComplaintPage:
-    """Complaints newest first: all offices for compliance and admins, the own office for
-    the head of office. Dates are UTC dates of receipt, inclusive."""
-    where = complaints.ComplaintFilter(
+    """Complaints newest first: all offices for compliance, the own office for the head
+    of office. `from` and `to` are local dates of receipt in each complaint's office,
+    inclusive, within 2020-2036."""
+    check_dates(received_from, received_to)
+    where = complaint_workflow.ComplaintFilter(
         office_code, status, category, source, received_from, received_to, overdue
     )
-    rows, next_offset = complaints.list_complaints(
+    rows, next_offset = complaint_workflow.list_complaints(
         session=session, principal=principal, where=where, limit=limit, offset=offset
     )
     return ComplaintPage(
@@ -142,12 +147,12 @@ def list_categories(session: SessionDep, principal: CurrentPrincipal) -> list[Co
     """The categories a complaint may have, with their response targets in working days."""
     return [
         ComplaintCategoryOut.model_validate(c, from_attributes=True)
-        for c in complaints.categories(session=session)
+        for c in complaint_workflow.categories(session=session)
     ]
 
 
 def _detail(session: SessionDep, complaint: Complaint) -> ComplaintDetail:
-    events = complaints.complaint_events(session=session, complaint=complaint)
+    events = complaint_workflow.complaint_events(session=session, complaint=complaint)
     out = ComplaintOut.model_validate(complaint, from_attributes=True)
     return ComplaintDetail(
         **out.model_dump(),
@@ -169,7 +174,9 @@ def get_complaint(
     principal: CurrentPrincipal,
 ) -> ComplaintDetail:
     """The complaint, its due times with their explanation, and its audit trail."""
-    complaint = complaints.get_complaint(session=session, principal=principal, number=number)
+    complaint = complaint_workflow.get_complaint(
+        session=session, principal=principal, number=number
+    )
     return _detail(session, complaint)
 
 
@@ -189,7 +196,7 @@ def review(
 ) -> ComplaintDetail:
     """Status `in_review`; the complainant is told (by email when they gave one): the
     first response (compliance)."""
-    complaint = complaints.review_complaint(
+    complaint = complaint_workflow.review_complaint(
         session=session, principal=principal, number=number, version=_version(if_match)
     )
     return _detail(session, complaint)
@@ -212,7 +219,7 @@ def respond(
 ) -> ComplaintDetail:
     """Status `responded`; the response goes to the complainant's email through the outbox
     (with a phone number only, `response_delivery` is `not_sent`) (compliance)."""
-    complaint = complaints.respond_complaint(
+    complaint = complaint_workflow.respond_complaint(
         session=session,
         principal=principal,
         number=number,
@@ -237,7 +244,7 @@ def close(
     if_match: IfMatch = None,
 ) -> ComplaintDetail:
     """Status `closed`, after the response (compliance)."""
-    complaint = complaints.close_complaint(
+    complaint = complaint_workflow.close_complaint(
         session=session, principal=principal, number=number, version=_version(if_match)
     )
     return _detail(session, complaint)

@@ -16,139 +16,25 @@ ranks are picked with ``row_number()``/``count()`` windows and interpolated.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from app.core.db import UTCDateTime
-from app.core.errors import Forbidden, InvalidField, NotFound
-from app.core.security import Principal, Role
 from app.evaluation.models import Complaint, SurveyResponse
+from app.evaluation.report_scope import Period, Scope, Zone, local_midnight
 from app.evaluation.survey import ELEMENTS, ikm_from_sums, krejcie_morgan, round_half_up
 from app.inquiries.models import Inquiry
-from app.offices.models import Office
 
-MAX_YEARS = 5
-FIRST_DATE, LAST_DATE = date(2020, 1, 1), date(2036, 12, 31)
+# The work queue's SLA states, so that the report's breached are the queue's breached.
+from app.inquiries.queries import _sla_condition as sla_condition
+from app.sla.models import SlaPolicyRecord
+
 GROUPS = ("office", "channel", "month", "day")
-
-
-class ReportOutOfScope(Forbidden):
-    code, title = "report_out_of_scope", "Office outside your scope"
-
-
-class OfficeUnknown(NotFound):
-    code, title = "office_not_found", "Office not found"
-
-
-@dataclass(frozen=True)
-class Period:
-    """Local dates ``start`` .. ``end``, both included."""
-
-    start: date
-    end: date
-
-
-def check_period(start: date, end: date) -> Period:
-    """The period, or a 422 naming ``from`` or ``to``."""
-    for name, value in (("from", start), ("to", end)):
-        if not FIRST_DATE <= value <= LAST_DATE:
-            raise InvalidField(name, f"dates must lie in {FIRST_DATE}..{LAST_DATE}")
-    if end < start:
-        raise InvalidField("to", f"'to' ({end}) is before 'from' ({start})")
-    try:
-        limit = start.replace(year=start.year + MAX_YEARS)
-    except ValueError:  # 29 February
-        limit = date(start.year + MAX_YEARS, 3, 1)
-    if end >= limit:
-        raise InvalidField("to", f"a period may span at most {MAX_YEARS} years")
-    return Period(start, end)
-
-
-@dataclass(frozen=True)
-class Zone:
-    """The offices of one time zone and the period's UTC bounds there."""
-
-    name: str
-    offices: tuple[str, ...]
-    lo: datetime
-    hi: datetime
-    offset_minutes: int
-
-
-def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which offices a report covers and over which period."""
-
-    office_code: str | None  # None: every office (cross-office callers only)
-    offices: tuple[str, ...]
-    period: Period
-    zones: tuple[Zone, ...]
-    complaints_visible: bool
-
-    def within(self, office: Any, instant: Any) -> ColumnElement[bool]:
-        """``instant`` lies in the period, in the local time of ``office``."""
-        parts = [
-            and_(
-                office == zone.offices[0] if len(zone.offices) == 1 else office.in_(zone.offices),
-                instant >= zone.lo,
-                instant < zone.hi,
-            )
-            for zone in self.zones
-        ]
-        if not parts:
-            return false()
-        return parts[0] if len(parts) == 1 else or_(*parts)
-
-
-def resolve_scope(
-    session: Session, principal: Principal, office_code: str | None, period: Period
-) -> Scope:
-    """Offices the caller asked for and may read. Head and supervisor: their own office
-    (the default when ``office_code`` is omitted); compliance and admin: any office, or
-    every office when omitted."""
-    if office_code is None:
-        if not principal.cross_office:
-            if principal.office is None:
-                raise InvalidField("office_code", "required: your token names no office")
-            office_code = principal.office
-    elif not principal.may_see_office(office_code):
-        raise ReportOutOfScope(f"office {office_code} is outside your scope")
-    query = select(col(Office.code), col(Office.timezone)).order_by(col(Office.code))
-    if office_code is not None:
-        query = query.where(col(Office.code) == office_code)
-    rows = session.execute(query).all()
-    if office_code is not None and not rows:
-        raise OfficeUnknown(f"No office with code {office_code}.")
-    by_zone: dict[str, list[str]] = defaultdict(list)
-    for code, zone_name in rows:
-        by_zone[zone_name].append(code)
-    zones = []
-    for zone_name, codes in sorted(by_zone.items()):
-        tz = ZoneInfo(zone_name)
-        lo = _local_midnight(period.start, tz)
-        hi = _local_midnight(period.end + timedelta(days=1), tz)
-        offset = datetime.combine(period.start, time(12), tzinfo=tz).utcoffset()
-        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-        zones.append(Zone(zone_name, tuple(codes), lo, hi, minutes))
-    complaints = Role.compliance in principal.roles or Role.head in principal.roles
-    return Scope(
-        office_code,
-        tuple(code for code, _ in rows),
-        period,
-        tuple(zones),
-        complaints,
-    )
 
 
 def _rate(met: int, missed: int) -> float | None:
@@ -185,7 +71,7 @@ def _local_bucket(session: Session, scope: Scope, instant: Any, unit: str) -> An
 
         def one(zone: Zone) -> Any:
             tz = ZoneInfo(zone.name)
-            bounds = [_local_midnight(day, tz) for day in starts]
+            bounds = [local_midnight(day, tz) for day in starts]
             array = literal(bounds, type_=postgresql.ARRAY(UTCDateTime()))
             return func.width_bucket(instant, array)
 
@@ -224,6 +110,7 @@ def sla_report(
     else:
         key = _local_bucket(session, scope, col(Inquiry.received_at), group_by)
     first, outcome = col(Inquiry.first_response_at), col(Inquiry.sla_outcome)
+    within = scope.within(col(Inquiry.office_code), col(Inquiry.received_at))
     query = (
         select(
             key.label("key"),
@@ -232,15 +119,25 @@ def sla_report(
             _count_if(outcome == "met").label("met"),
             _count_if(outcome == "missed").label("missed"),
             _count_if(first.is_(None)).label("open"),
-            _count_if(and_(first.is_(None), col(Inquiry.due_at) < now)).label("open_breached"),
         )
-        .where(scope.within(col(Inquiry.office_code), col(Inquiry.received_at)))
+        .where(within)
+        .group_by(key)
+    )
+    # Breached by the work queue's rule (a clock paused awaiting the requester is not
+    # breached unless it ran out before the pause): a second query over the few open
+    # inquiries only, so that the first stays an index-only scan.
+    breached_query = (
+        select(key.label("key"), func.count().label("n"))
+        .join(SlaPolicyRecord, col(SlaPolicyRecord.code) == col(Inquiry.policy_code))
+        .where(within, first.is_(None), sla_condition("breached", now))
         .group_by(key)
     )
     found = {row.key: row for row in session.execute(query)}
+    breached = {row.key: int(row.n) for row in session.execute(breached_query)}
     if group_by in ("month", "day") and session.get_bind().dialect.name == "postgresql":
         keys = _all_keys(scope, group_by)
         found = {keys[index - 1]: row for index, row in found.items()}
+        breached = {keys[index - 1]: n for index, n in breached.items()}
     rows = []
     for k in sorted(set(_all_keys(scope, group_by)) | set(found)):
         row = found.get(k)
@@ -253,7 +150,7 @@ def sla_report(
                 "met": met,
                 "missed": missed,
                 "open": int(row.open) if row else 0,
-                "open_breached": int(row.open_breached) if row else 0,
+                "open_breached": breached.get(k, 0),
                 "met_rate": _rate(met, missed),
             }
         )

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,7 @@ from app.core.db import SessionDep, utcnow
 from app.core.errors import problem_responses
 from app.core.security import CurrentPrincipal, Role, require_roles
 from app.evaluation import reports
+from app.evaluation.report_scope import Scope, check_period, resolve_scope
 
 router = APIRouter(tags=["reports"])
 
@@ -237,6 +238,36 @@ def _csv(columns: list[str], rows: list[dict[str, Any]], name: str) -> Response:
     )
 
 
+def _scope(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    from_: FromParam,
+    to: ToParam,
+    office_code: OfficeParam = None,
+) -> Scope:
+    """The offices and period a report covers (422 naming a bad parameter)."""
+    return resolve_scope(session, principal, office_code, check_period(from_, to))
+
+
+ScopeDep = Annotated[Scope, Depends(_scope)]
+
+
+def _respond(
+    request: Request,
+    scope: Scope,
+    model: type[BaseModel],
+    meta: dict[str, Any],
+    csv_report: tuple[str, list[str], list[dict[str, Any]]],
+) -> Any:
+    """The report as CSV when the client asks for it (``csv_report``: name, columns,
+    flat rows), else as ``model`` with the scope's office and period and ``meta``."""
+    if _wants_csv(request):
+        name, columns, rows = csv_report
+        return _csv(columns, rows, name)
+    period = {"office_code": scope.office_code, "from": scope.period.start, "to": scope.period.end}
+    return model.model_validate({**period, **meta})
+
+
 @router.get(
     "/v1/reports/ikm",
     summary="Satisfaction survey index (IKM)",
@@ -246,22 +277,13 @@ def _csv(columns: list[str], rows: list[dict[str, Any]], name: str) -> Response:
     dependencies=[Readers],
 )
 def ikm(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    from_: FromParam,
-    to: ToParam,
-    office_code: OfficeParam = None,
-    channel: Channel | None = None,
+    request: Request, session: SessionDep, scope: ScopeDep, channel: Channel | None = None
 ) -> Any:
     """The IKM, each element's NRR and the sample size needed (head, supervisor: own office)."""
-    scope = reports.resolve_scope(session, principal, office_code, reports.check_period(from_, to))
     report = reports.ikm_report(session=session, scope=scope, channel=channel)
-    if _wants_csv(request):
-        flat = {**report, **{f"nrr_u{i + 1}": e["nrr"] for i, e in enumerate(report["elements"])}}
-        return _csv(IKM_COLUMNS, [flat], "ikm")
-    meta = {"office_code": scope.office_code, "from": from_, "to": to, "channel": channel}
-    return IkmReport.model_validate({**meta, **report})
+    flat = {**report, **{f"nrr_u{i + 1}": e["nrr"] for i, e in enumerate(report["elements"])}}
+    meta = {"channel": channel, **report}
+    return _respond(request, scope, IkmReport, meta, ("ikm", IKM_COLUMNS, [flat]))
 
 
 @router.get(
@@ -275,19 +297,13 @@ def ikm(
 def sla(
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    from_: FromParam,
-    to: ToParam,
-    office_code: OfficeParam = None,
+    scope: ScopeDep,
     group_by: Literal["office", "channel", "month", "day"] = "month",
 ) -> Any:
     """Inquiries received in the period: responded, met, missed, open, open and overdue."""
-    scope = reports.resolve_scope(session, principal, office_code, reports.check_period(from_, to))
     rows = reports.sla_report(session=session, scope=scope, group_by=group_by, now=utcnow())
-    if _wants_csv(request):
-        return _csv(SLA_COLUMNS, rows, "sla")
-    meta = {"office_code": scope.office_code, "from": from_, "to": to, "group_by": group_by}
-    return SlaReport.model_validate({**meta, "rows": rows})
+    meta = {"group_by": group_by, "rows": rows}
+    return _respond(request, scope, SlaReport, meta, ("sla", SLA_COLUMNS, rows))
 
 
 @router.get(
@@ -298,31 +314,19 @@ def sla(
     responses=_csv_doc(OFFICER_COLUMNS),
     dependencies=[Readers],
 )
-def officers(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    from_: FromParam,
-    to: ToParam,
-    office_code: OfficeParam = None,
-) -> Any:
+def officers(request: Request, session: SessionDep, scope: ScopeDep) -> Any:
     """Per officer credited with first responses in the period: volume, SLA, working time."""
-    scope = reports.resolve_scope(session, principal, office_code, reports.check_period(from_, to))
     rows = reports.officers_report(session=session, scope=scope)
-    if _wants_csv(request):
-        flat = [
-            {
-                **r,
-                "first_response_working_seconds_median": r["first_response_working_seconds"][
-                    "median"
-                ],
-                "first_response_working_seconds_p90": r["first_response_working_seconds"]["p90"],
-            }
-            for r in rows
-        ]
-        return _csv(OFFICER_COLUMNS, flat, "officers")
-    return OfficersReport.model_validate(
-        {"office_code": scope.office_code, "from": from_, "to": to, "rows": rows}
+    flat = [
+        {
+            **r,
+            "first_response_working_seconds_median": r["first_response_working_seconds"]["median"],
+            "first_response_working_seconds_p90": r["first_response_working_seconds"]["p90"],
+        }
+        for r in rows
+    ]
+    return _respond(
+        request, scope, OfficersReport, {"rows": rows}, ("officers", OFFICER_COLUMNS, flat)
     )
 
 

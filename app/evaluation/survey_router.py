@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from app.core.db import SessionDep
 from app.core.errors import DomainError, problem_responses
 from app.core.fastpath import json_body, json_response, read_json
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import limit_public
 from app.evaluation import survey_pages
 from app.evaluation.survey import ELEMENT_CODES, ELEMENTS
 from app.evaluation.survey_service import (
@@ -107,11 +107,8 @@ class SurveyReceipt(BaseModel):
 
 
 def _limit(request: Request, code: str) -> None:
-    limiter: RateLimiter = request.app.state.public_limiter
-    client = request.client.host if request.client else "unknown"
-    limiter.hit(f"client:{client}")
     # A code has a budget of its own against guessing from many addresses.
-    limiter.hit(f"survey:{code[:64]}", limiter.limit * 3)
+    limit_public(request, f"survey:{code[:64]}")
 
 
 @router.get(
@@ -135,7 +132,9 @@ def get_public_survey(code: str, request: Request, session: SessionDep) -> Publi
     )
 
 
-async def _json_submission(request: Request) -> SurveySubmission:
+async def _json_submission(code: str, request: Request) -> SurveySubmission:
+    # The rate limit first: a client over it gets 429 before its body is read.
+    _limit(request, code)
     # Validated straight from the JSON bytes (app.core.fastpath): submissions come in
     # bursts after answers go out, and this is most of a request's cost.
     return await read_json(request, SurveySubmission)
@@ -152,13 +151,12 @@ async def _json_submission(request: Request) -> SurveySubmission:
 )
 def post_public_survey(
     code: str,
-    request: Request,
     session: SessionDep,
     submission: Annotated[SurveySubmission, Depends(_json_submission)],
 ) -> Response:
     """Record the requester's answers (all nine, 1-4 each), optional profile and
-    suggestion. Once per survey; open from the first answer for `INFODESK_SURVEY_DAYS`."""
-    _limit(request, code)
+    suggestion. Once per survey; open from the first answer for `INFODESK_SURVEY_DAYS`.
+    Rate-limited (before the body is read) like the survey's page."""
     state = submit_survey(session=session, code=code, submission=submission)
     receipt = SurveyReceipt(
         status="answered", reference=state.reference, office_code=state.office_code
@@ -237,11 +235,16 @@ def _form_values(body: bytes) -> dict[str, str]:
     return {name: parsed[name][0] for name in _FORM_FIELDS if name in parsed}
 
 
+def _answer(value: str) -> int | str:
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 3 else value
+
+
 def _submission(values: dict[str, str]) -> SurveySubmission | dict[str, str]:
     """The form as a submission, or the errors by field name."""
     profile = {k: values[k] for k in _PROFILE if values.get(k)}
     data = {
-        "answers": {c: values[c] for c in ELEMENT_CODES if values.get(c)},
+        # The answers are strict integers: the form's digits become ones here.
+        "answers": {c: _answer(values[c]) for c in ELEMENT_CODES if values.get(c)},
         "respondent": profile or None,
         "suggestion": values.get("suggestion") or None,
     }
@@ -261,17 +264,17 @@ def _submission(values: dict[str, str]) -> SurveySubmission | dict[str, str]:
         return errors
 
 
-async def _raw_body(request: Request) -> bytes:
+async def _limited_body(code: str, request: Request) -> bytes:
+    _limit(request, code)  # before the body is read
     return await request.body()
 
 
 @router.post("/survey/{code}", include_in_schema=False, response_class=HTMLResponse)
 def survey_form(
-    code: str, request: Request, session: SessionDep, body: Annotated[bytes, Depends(_raw_body)]
+    code: str, session: SessionDep, body: Annotated[bytes, Depends(_limited_body)]
 ) -> HTMLResponse:
     """Record the form; re-render it with the errors (422) when it is incomplete."""
     # Synchronous like every database-bound endpoint: it runs in the thread pool.
-    _limit(request, code)
     values = _form_values(body)
     try:
         state = survey_state(session=session, code=code)

@@ -7,7 +7,7 @@ takes one response: the unique ``survey_response.inquiry_id`` decides a race.
 
 from __future__ import annotations
 
-import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -20,8 +20,9 @@ from sqlmodel import Session, select
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, NotFound
+from app.core.schemas import PlainText
 from app.evaluation.models import SurveyResponse
-from app.evaluation.survey import AGE_BANDS, ELEMENT_CODES, ELEMENTS
+from app.evaluation.survey import AGE_BANDS, ELEMENT_CODES
 from app.inquiries.models import Inquiry
 
 SurveyStatus = Literal["open", "answered", "expired", "not_open"]
@@ -49,7 +50,9 @@ class SurveyExpired(DomainError):
     status, code, title = 410, "survey_expired", "Survey closed"
 
 
-Answer = Field(ge=1, le=4)
+# Strict: an answer is a JSON integer, never true, "3" or 4.0 (the HTML form's digit
+# strings are converted before validation).
+Answer = Field(ge=1, le=4, strict=True)
 
 
 class SurveyAnswers(BaseModel):
@@ -102,16 +105,11 @@ class SurveySubmission(BaseModel):
 
     answers: SurveyAnswers
     respondent: Respondent | None = None
-    suggestion: str | None = Field(default=None, max_length=SUGGESTION_MAX)
+    suggestion: PlainText | None = Field(default=None, max_length=SUGGESTION_MAX)
 
     @field_validator("suggestion")
     @classmethod
-    def _plain_text(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
-            raise ValueError("control characters are not allowed")
+    def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
 
@@ -127,44 +125,6 @@ class SurveyState:
     closes_at: datetime | None
 
 
-def _inquiry(session: Session, code: str) -> Inquiry:
-    inquiry = None
-    if 0 < len(code) <= 32:
-        inquiry = session.exec(select(Inquiry).where(Inquiry.survey_code == code)).first()
-    if inquiry is None:
-        raise SurveyNotFound("No survey with this code.")
-    return inquiry
-
-
-def _answered(session: Session, inquiry: Inquiry) -> bool:
-    found = session.exec(
-        select(SurveyResponse.id).where(SurveyResponse.inquiry_id == inquiry.id)
-    ).first()
-    return found is not None
-
-
-def _state(session: Session, inquiry: Inquiry, now: datetime) -> SurveyState:
-    opened = inquiry.first_response_at
-    closes = opened + timedelta(days=get_settings().survey_days) if opened else None
-    status: SurveyStatus
-    if _answered(session, inquiry):
-        status = "answered"
-    elif opened is None:
-        status = "not_open"
-    elif closes is not None and now >= closes:
-        status = "expired"
-    else:
-        status = "open"
-    return SurveyState(
-        inquiry.survey_code, inquiry.reference, inquiry.office_code, status, opened, closes
-    )
-
-
-def survey_state(*, session: Session, code: str, now: datetime | None = None) -> SurveyState:
-    """The survey of ``code`` (SurveyNotFound for an unknown code)."""
-    return _state(session, _inquiry(session, code), now or utcnow())
-
-
 # Built once: the statements' cache keys then cost nothing per submission.
 _SURVEY_OF_CODE = select(  # type: ignore[call-overload]
     Inquiry.id,
@@ -173,6 +133,7 @@ _SURVEY_OF_CODE = select(  # type: ignore[call-overload]
     Inquiry.channel,
     Inquiry.first_response_at,
 ).where(Inquiry.survey_code == bindparam("code"))
+_ANSWERED = select(SurveyResponse.id).where(SurveyResponse.inquiry_id == bindparam("inquiry_id"))
 _TABLE = SurveyResponse.__table__  # type: ignore[attr-defined]
 _INSERT = {
     postgres: module.insert(_TABLE)
@@ -180,6 +141,51 @@ _INSERT = {
     .returning(_TABLE.c.id)
     for postgres, module in ((False, sqlite), (True, postgresql))
 }
+
+
+@dataclass(frozen=True)
+class _Survey:
+    inquiry_id: uuid.UUID
+    reference: str
+    office_code: str
+    channel: str
+    opened_at: datetime | None
+
+    @property
+    def closes_at(self) -> datetime | None:
+        opened = self.opened_at
+        return opened + timedelta(days=get_settings().survey_days) if opened else None
+
+
+def _survey(session: Session, code: str) -> _Survey:
+    """The survey fields of the inquiry with ``code``; SurveyNotFound for none."""
+    found = None
+    if 0 < len(code) <= 32:
+        found = session.execute(_SURVEY_OF_CODE, {"code": code}).first()
+    if found is None:
+        raise SurveyNotFound("No survey with this code.")
+    return _Survey(*found)
+
+
+def _answered(session: Session, survey: _Survey) -> bool:
+    return session.execute(_ANSWERED, {"inquiry_id": survey.inquiry_id}).first() is not None
+
+
+def survey_state(*, session: Session, code: str, now: datetime | None = None) -> SurveyState:
+    """The survey of ``code`` (SurveyNotFound for an unknown code)."""
+    now = now or utcnow()
+    survey = _survey(session, code)
+    opened, closes = survey.opened_at, survey.closes_at
+    status: SurveyStatus
+    if _answered(session, survey):
+        status = "answered"
+    elif opened is None:
+        status = "not_open"
+    elif closes is not None and now >= closes:
+        status = "expired"
+    else:
+        status = "open"
+    return SurveyState(code, survey.reference, survey.office_code, status, opened, closes)
 
 
 def submit_survey(
@@ -191,28 +197,20 @@ def submit_survey(
     ``ON CONFLICT (inquiry_id) DO NOTHING``: no row back means another response is
     there already (also when a concurrent one committed first)."""
     now = now or utcnow()
-    found = None
-    if 0 < len(code) <= 32:
-        found = session.execute(_SURVEY_OF_CODE, {"code": code}).first()
-    if found is None:
-        raise SurveyNotFound("No survey with this code.")
-    inquiry_id, reference, office_code, channel, opened = found
-    if opened is None:
+    survey = _survey(session, code)
+    if survey.opened_at is None:
         raise SurveyNotOpen("The survey opens with the first answer to the inquiry.")
-    closes = opened + timedelta(days=get_settings().survey_days)
-    if now >= closes:
-        answered = session.execute(
-            select(SurveyResponse.id).where(SurveyResponse.inquiry_id == inquiry_id)
-        ).first()
-        if answered is not None:
+    closes = survey.closes_at
+    if closes is not None and now >= closes:
+        if _answered(session, survey):
             raise SurveyAnswered("This survey has already been answered.")
         raise SurveyExpired("The survey is closed.")
     respondent = submission.respondent or Respondent()
     answers = submission.answers
     values = {
-        "inquiry_id": inquiry_id,
-        "office_code": office_code,
-        "channel": channel,
+        "inquiry_id": survey.inquiry_id,
+        "office_code": survey.office_code,
+        "channel": survey.channel,
         **{c.lower(): getattr(answers, c) for c in ELEMENT_CODES},
         "age_band": respondent.age_band,
         "sex": respondent.sex,
@@ -224,17 +222,6 @@ def submit_survey(
     statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
     if session.execute(statement, values).first() is None:
         raise SurveyAnswered("This survey has already been answered.")
-    return SurveyState(code, reference, office_code, "answered", opened, closes)
-
-
-def element_options() -> list[dict[str, object]]:
-    """The questionnaire as data: each element with its question and labelled options."""
-    return [
-        {
-            "code": e.code,
-            "name": e.name,
-            "question": e.question,
-            "options": [{"value": v, "label": label} for v, label in enumerate(e.labels, 1)],
-        }
-        for e in ELEMENTS
-    ]
+    return SurveyState(
+        code, survey.reference, survey.office_code, "answered", survey.opened_at, closes
+    )

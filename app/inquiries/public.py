@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import limit_public
 from app.inquiries import queries
 from app.inquiries.schemas import PublicTicket
 
@@ -32,10 +32,6 @@ def ticket_status(
 ) -> PublicTicket:
     """For the requester: the ticket's status and dates, when `contact` is the email or
     phone number the inquiry came with. Rate-limited per client address."""
-    limiter: RateLimiter = request.app.state.public_limiter
-    # The client address is the proxy's unless uvicorn trusts it for X-Forwarded-For
-    # (FORWARDED_ALLOW_IPS); a ticket also has a budget of its own against guessing.
-    client = request.client.host if request.client else "unknown"
-    limiter.hit(f"client:{client}")
-    limiter.hit(f"ticket:{ticket_number[:64]}", limiter.limit * 3)
+    # A ticket also has a budget of its own against guessing.
+    limit_public(request, f"ticket:{ticket_number[:64]}")
     return queries.public_ticket(session, ticket_number[:64], contact)

@@ -4,16 +4,20 @@ office calendar, the workflow with its audit trail and outbox, and who sees what
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from app.evaluation.models import Complaint
+from app.evaluation.models import Complaint, ComplaintCounter, ComplaintEvent
 from app.inquiries.models import Inquiry, OutboxMessage
+from app.main import create_app
+from tests.api.test_concurrency import _all_at_once
 from tests.api.test_inquiries import new_inquiry
 from tests.conftest import TokenFactory
 
@@ -264,9 +268,13 @@ def test_who_sees_complaints(client: TestClient, auth: TokenFactory) -> None:
         == 403
     )
     assert client.post(f"/v1/complaints/{aceh}/review", headers=head).status_code == 403
-    for headers in (compliance(auth), auth("admin", office=None)):
-        everything = client.get("/v1/complaints", params={"limit": 200}, headers=headers).json()
-        assert {aceh, langsa} <= {c["number"] for c in everything["items"]}
+    everything = client.get("/v1/complaints", params={"limit": 200}, headers=compliance(auth))
+    assert {aceh, langsa} <= {c["number"] for c in everything.json()["items"]}
+    # Administrators run the service; complaints are not theirs to read.
+    for headers in (auth("admin", office=None), auth("admin", office=OFFICE)):
+        assert client.get("/v1/complaints", headers=headers).status_code == 403
+        assert client.get(f"/v1/complaints/{aceh}", headers=headers).status_code == 403
+        assert client.post(f"/v1/complaints/{aceh}/review", headers=headers).status_code == 403
     filtered = client.get(
         "/v1/complaints",
         params={"office_code": "KPPBC-LANGSA", "status": "received", "source": "web"},
@@ -324,3 +332,165 @@ def test_public_complaints_are_rate_limited(client: TestClient) -> None:
     ]
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
+
+
+@pytest.mark.parametrize(
+    "received_at",
+    [
+        "0001-01-01T00:00:00+14:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-14:00",  # after year 9999 in UTC
+        "1900-01-01T00:00:00+07:00",
+        "2150-01-01T00:00:00+07:00",
+    ],
+)
+def test_recorded_date_out_of_range_is_422(
+    client: TestClient, auth: TokenFactory, session: Session, received_at: str
+) -> None:
+    before = len(session.exec(select(Complaint.id)).all())
+    refused = record(client, auth, received_at=received_at)
+    assert refused.status_code == 422, refused.text
+    assert "#/received_at" in [e.get("pointer") for e in refused.json()["errors"]]
+    assert len(session.exec(select(Complaint.id)).all()) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "pointer"),
+    [
+        ("name", "Teuku\x00Umar", "#/name"),
+        ("reference", "IQ-\x00", "#/reference"),
+        ("contact", {"email": "a\x00@example.com"}, "#/contact/email"),
+        ("message", "baris\x00", "#/message"),
+    ],
+)
+def test_nul_characters_are_refused_everywhere(
+    client: TestClient, auth: TokenFactory, field: str, value: Any, pointer: str
+) -> None:
+    refused = record(client, auth, **{field: value})
+    assert refused.status_code == 422, refused.text
+    assert pointer in [e.get("pointer") for e in refused.json()["errors"]]
+    number = client.post("/v1/public/complaints", json=complaint(message="ok")).json()["number"]
+    nul = client.post(
+        f"/v1/complaints/{number}/respond", json={"message": "\x00"}, headers=compliance(auth)
+    )
+    assert nul.status_code == 422
+    assert "#/message" in [e.get("pointer") for e in nul.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01"}, "from"),
+        ({"from": "2026-11-24", "to": "2026-11-23"}, "to"),
+        ({"to": "2026-13-01"}, "to"),
+    ],
+)
+def test_list_dates_are_checked_naming_the_parameter(
+    client: TestClient, auth: TokenFactory, params: dict[str, str], name: str
+) -> None:
+    refused = client.get("/v1/complaints", params=params, headers=compliance(auth))
+    assert refused.status_code == 422, refused.text
+    assert name in [e.get("parameter") for e in refused.json()["errors"]]
+
+
+def test_list_dates_are_local_dates_of_the_office(client: TestClient, auth: TokenFactory) -> None:
+    # 01:00 WIB on Tuesday 24 November is still Monday 23 November in UTC.
+    made = record(client, auth, source="letter", received_at="2026-11-24T01:00:00+07:00")
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+
+    def listed(**dates: str) -> set[str]:
+        params = {"source": "letter", "office_code": OFFICE, "limit": 200, **dates}
+        page = client.get("/v1/complaints", params=params, headers=compliance(auth))
+        assert page.status_code == 200, page.text
+        return {c["number"] for c in page.json()["items"]}
+
+    assert number in listed(**{"from": "2026-11-24", "to": "2026-11-24"})
+    assert number not in listed(**{"from": "2026-11-23", "to": "2026-11-23"})
+    assert number in listed(**{"from": "2026-11-24"})
+    assert number not in listed(**{"to": "2026-11-23"})
+    assert number in listed(**{"to": "2036-12-31"})
+    head = auth("head", office=OFFICE)
+    mine = client.get(
+        "/v1/complaints", params={"from": "2026-11-24", "to": "2026-11-24"}, headers=head
+    )
+    assert number in {c["number"] for c in mine.json()["items"]}
+
+
+def test_reference_links_only_an_inquiry_of_the_complaints_office(
+    client: TestClient, auth: TokenFactory, session: Session
+) -> None:
+    inquiry = _inquiry(client, auth, session)
+    assert inquiry.office_code == OFFICE
+    contact = {"email": "cut.nyak@example.com"}
+    elsewhere = client.post(
+        "/v1/public/complaints",
+        json=complaint(office_code="KPPBC-LANGSA", contact=contact, reference=inquiry.reference),
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    detail = client.get(
+        f"/v1/complaints/{elsewhere.json()['number']}", headers=compliance(auth)
+    ).json()
+    assert detail["reference"] == inquiry.reference
+    assert detail["inquiry_id"] is None
+    here = client.post(
+        "/v1/public/complaints", json=complaint(contact=contact, reference=inquiry.reference)
+    )
+    linked = client.get(f"/v1/complaints/{here.json()['number']}", headers=compliance(auth))
+    assert linked.json()["inquiry_id"] == str(inquiry.id)
+
+
+# -- concurrent steps on committed data: exactly one wins
+
+
+@pytest.fixture
+def live_client(database_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.mark.slow
+def test_concurrent_responses_one_wins(
+    live_client: TestClient, auth: TokenFactory, engine: Any
+) -> None:
+    office = f"KPPBC-ADU-{uuid.uuid4().hex[:6].upper()}"
+    made = live_client.post(
+        "/v1/offices", json={"code": office, "name": "Race"}, headers=auth("admin", office=None)
+    )
+    assert made.status_code == 201, made.text
+    filed = live_client.post("/v1/public/complaints", json=complaint(office_code=office))
+    assert filed.status_code == 201, filed.text
+    number = filed.json()["number"]
+    try:
+        results = _all_at_once(
+            [
+                lambda i=i: live_client.post(
+                    f"/v1/complaints/{number}/respond",
+                    json={"message": f"Tanggapan {i}"},
+                    headers=compliance(auth),
+                )
+                for i in range(6)
+            ]
+        )
+        statuses = sorted(r.status_code for r in results)
+        assert statuses == [200] + [409] * 5, [r.text for r in results]
+        assert {r.json()["code"] for r in results if r.status_code == 409} == {
+            "complaint_transition_not_allowed"
+        }
+        with Session(engine) as own:
+            mail = own.exec(select(OutboxMessage).where(OutboxMessage.office_code == office)).all()
+            assert len(mail) == 1
+            row = own.exec(select(Complaint).where(Complaint.number == number)).one()
+            events = own.exec(
+                select(ComplaintEvent).where(ComplaintEvent.complaint_id == row.id)
+            ).all()
+            assert [e.action for e in events].count("responded") == 1
+            assert row.version == 2
+    finally:
+        with Session(engine) as own:
+            ids = select(Complaint.id).where(Complaint.office_code == office)
+            own.execute(delete(ComplaintEvent).where(col(ComplaintEvent.complaint_id).in_(ids)))
+            own.execute(delete(Complaint).where(col(Complaint.office_code) == office))
+            own.execute(delete(ComplaintCounter).where(col(ComplaintCounter.office_code) == office))
+            own.execute(delete(OutboxMessage).where(col(OutboxMessage.office_code) == office))
+            own.commit()

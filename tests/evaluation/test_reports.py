@@ -367,6 +367,43 @@ def test_open_inquiries_not_yet_due_are_not_breached(
     assert rows[0]["open_breached"] == 0
 
 
+def test_open_breached_follows_the_work_queue_for_paused_inquiries(
+    client: TestClient, auth: TokenFactory, session: Session, office: str
+) -> None:
+    # Three open inquiries of August, all past their due time by now. Two await the
+    # requester under the default policy (the clock pauses): one asked before its due
+    # time (paused, not breached), one after it had run out (stays breached).
+    paused, late, plain = (receive(client, auth, office, wib(2026, 8, 10, 9)) for _ in range(3))
+    officer = auth("officer", office=office)
+    for iid in (paused, late):
+        asked = client.post(
+            f"/v1/inquiries/{iid}/request-info",
+            json={"message": "Mohon nomor AWB."},
+            headers=officer,
+        )
+        assert asked.status_code == 200, asked.text
+    row = session.get(Inquiry, uuid.UUID(paused))
+    assert row is not None
+    assert row.status == "awaiting_requester"
+    row.awaiting_since = wib(2026, 8, 10, 10)  # an hour after receipt, well before due
+    assert row.awaiting_since < row.due_at
+    session.add(row)
+    session.flush()
+
+    headers = auth("head", office=office)
+    sla_rows = get(client, headers, "sla", group_by="office", **AUGUST)["rows"]
+    assert (sla_rows[0]["open"], sla_rows[0]["open_breached"]) == (3, 2)
+    queue = client.get(
+        "/v1/inquiries",
+        params={"office_code": office, "sla_state": "breached", "limit": 200},
+        headers=auth("supervisor", office=office),
+    )
+    assert queue.status_code == 200, queue.text
+    assert {i["id"] for i in queue.json()["items"]} == {late, plain}
+    months = get(client, headers, "sla", group_by="month", **AUGUST)["rows"]
+    assert months[0]["open_breached"] == 2
+
+
 # -- CSV ---------------------------------------------------------------------------------
 
 

@@ -142,6 +142,10 @@ def test_unknown_code_is_404(client: TestClient) -> None:
         ({"answers": {**ANSWERS, "U3": 5}}, "#/answers/U3"),
         ({"answers": {**ANSWERS, "U1": 0}}, "#/answers/U1"),
         ({"answers": {**ANSWERS, "U10": 1}}, "#/answers/U10"),
+        # Answers are JSON integers, nothing that merely converts to one.
+        ({"answers": {**ANSWERS, "U2": True}}, "#/answers/U2"),
+        ({"answers": {**ANSWERS, "U5": "3"}}, "#/answers/U5"),
+        ({"answers": {**ANSWERS, "U6": 4.0}}, "#/answers/U6"),
         ({"respondent": {"sex": "X"}}, "#/respondent/sex"),
         ({"respondent": {"education": "S4"}}, "#/respondent/education"),
         ({"suggestion": "x" * 2001}, "#/suggestion"),
@@ -218,6 +222,22 @@ def test_survey_is_rate_limited(client: TestClient) -> None:
     statuses = [client.get(f"/v1/public/surveys/guess-{i}").status_code for i in range(12)]
     assert statuses[:10] == [404] * 10
     assert statuses[-1] == 429
+
+
+def test_survey_rate_limit_comes_before_the_body(client: TestClient) -> None:
+    statuses = [client.get(f"/v1/public/surveys/guess-{i}").status_code for i in range(10)]
+    assert statuses == [404] * 10
+    # Over the limit, a body is not even read: 429, not a 422 about the body.
+    bad = client.post("/v1/public/surveys/guess-x", json={"answers": {"U1": "x"}})
+    assert bad.status_code == 429, bad.text
+    garbage = client.post(
+        "/v1/public/surveys/guess-y",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert garbage.status_code == 429, garbage.text
+    form = client.post("/survey/guess-z", data={"U1": "1"})
+    assert form.status_code == 429
 
 
 # -- a concurrent double submit on committed data: exactly one wins
