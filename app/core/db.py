@@ -165,6 +165,23 @@ def insert_or_ignore(
     return session.execute(statement).first() is not None
 
 
+def increment_counter(session: Session, table: Table, keys: dict[str, Any]) -> int:
+    """The next value of the counter row ``keys`` of ``table`` (its ``last_value``): one
+    upsert creates the row at 1 or advances it, and keeps it locked until the transaction
+    ends (PostgreSQL; SQLite writers hold the database lock), so that numbers are gap-free
+    and a rollback takes its increment with it. Never ``max() + 1``."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        module.insert(table)
+        .values(**keys, last_value=1)
+        .on_conflict_do_update(
+            index_elements=list(keys), set_={"last_value": table.c.last_value + 1}
+        )
+        .returning(table.c.last_value)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

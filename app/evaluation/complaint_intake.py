@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, or_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
 from app.core.config import get_settings
-from app.core.db import utcnow
+from app.core.db import increment_counter, utcnow
 from app.core.errors import Forbidden, InvalidField
 from app.core.security import Principal
 from app.evaluation.complaint_schemas import ComplaintIn, ComplaintRecord
@@ -45,13 +44,9 @@ def allocate_number(session: Session, office_code: str, year: int) -> str:
     advances the counter and keeps its row locked until the transaction ends (PostgreSQL;
     SQLite writers hold the database lock), and a rollback takes the increment with it.
     Never ``max() + 1``."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = ComplaintCounter.__table__  # type: ignore[attr-defined]
-    insert: Insert = module.insert(table).values(office_code=office_code, year=year, last_value=1)
-    statement = insert.on_conflict_do_update(  # type: ignore[attr-defined]
-        index_elements=["office_code", "year"], set_={"last_value": table.c.last_value + 1}
-    ).returning(table.c.last_value)
-    return complaint_number(office_code, year, int(session.execute(statement).scalar_one()))
+    value = increment_counter(session, table, {"office_code": office_code, "year": year})
+    return complaint_number(office_code, year, value)
 
 
 # -- due times

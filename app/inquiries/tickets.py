@@ -9,10 +9,9 @@ that rolls back takes its increment with it, so no number is lost. Never ``max()
 
 from __future__ import annotations
 
-from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from app.core.db import increment_counter
 from app.inquiries.models import TicketCounter
 
 
@@ -28,15 +27,6 @@ class TicketNumberAllocator:
 
     def allocate(self, session: Session, office_code: str, year: int) -> str:
         """The next number of ``office_code`` in ``year``."""
-        dialect = session.get_bind().dialect.name
-        module = postgresql if dialect == "postgresql" else sqlite
         table = TicketCounter.__table__  # type: ignore[attr-defined]
-        insert: Insert = module.insert(table).values(
-            office_code=office_code, year=year, last_value=1
-        )
-        statement = insert.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=["office_code", "year"],
-            set_={"last_value": table.c.last_value + 1},
-        ).returning(table.c.last_value)
-        value = session.execute(statement).scalar_one()
+        value = increment_counter(session, table, {"office_code": office_code, "year": year})
         return self.format(office_code, year, int(value))
