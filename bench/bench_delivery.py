@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller
 
-from bench.bench_inquiries import _database, _drop
+from bench.server import create_database, drop_database
 from tests.channels.receiver import Receiver
 
 MAILS = int(os.environ.get("BENCH_MAILS", "2000"))
@@ -109,7 +109,7 @@ def _verdict(ok: bool) -> str:
 
 
 def main() -> int:
-    name, url = _database()
+    name, url = create_database()
     workdir = Path(tempfile.mkdtemp(prefix="infodesk-bench-delivery-"))
     port = _free_port()
     env = {
@@ -201,7 +201,7 @@ def main() -> int:
         from app.core.db import get_engine
 
         get_engine().dispose()
-        _drop(name)
+        drop_database(name)
     return 0
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_inquiries import _database, _drop, _token
+from bench.bench_inquiries import _token
 from bench.loadgen import load, request_bytes
-from bench.server import running_server
+from bench.server import create_database, drop_database, running_server
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
@@ -121,7 +121,7 @@ def main() -> int:
         f"load: {CONNECTIONS} keep-alive connections, {SECONDS:.0f} s per run, 1 server worker, "
         f"PostgreSQL; corpus: {len(NEW)} mails for new inquiries, {len(NOISE)} noise"
     )
-    name, url = _database()
+    name, url = create_database()
     storage = tempfile.mkdtemp(prefix="infodesk-bench-storage-")
     os.environ.update(
         {
@@ -147,7 +147,7 @@ def main() -> int:
             created = _run(port, env, NEW, "POST inbound (new inquiries)", 201)
             ignored = _run(port, env, NOISE, "POST inbound (noise, ignored)", 200)
     finally:
-        _drop(name)
+        drop_database(name)
     print(
         f"new inquiries from mail: {created:.0f} mails/s (aim >= {AIM:.0f}) "
         f"{'PASS' if created >= AIM else 'MISS'}; "

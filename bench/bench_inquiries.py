@@ -26,14 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bench.loadgen import load, request_bytes
-from bench.server import running_server
+from bench.server import create_database, drop_database, running_server
 
-ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 QUEUE_ROWS = int(os.environ.get("BENCH_QUEUE_ROWS", "1000000"))
@@ -72,23 +68,6 @@ FROM (
     FROM generate_series(1, :rows) AS i
 ) AS rows
 """
-
-
-def _database() -> tuple[str, str]:
-    name = f"infodesk_bench_{os.getpid()}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    return name, url
-
-
-def _drop(name: str) -> None:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _token(env: dict[str, str], role: str) -> str:
@@ -195,13 +174,13 @@ def main() -> int:
         f"load: {CONNECTIONS} keep-alive connections, {SECONDS:.0f} s per run, 1 server worker, "
         "PostgreSQL"
     )
-    name, url = _database()
+    name, url = create_database()
     try:
         with running_server(url) as (port, env):
             _intake(port, env)
             _queue(port, env, url)
     finally:
-        _drop(name)
+        drop_database(name)
     return 0
 
 

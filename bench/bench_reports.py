@@ -27,13 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from bench.server import running_server
+from bench.server import create_database, drop_database, running_server
 
-ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 ROWS = int(os.environ.get("BENCH_REPORT_ROWS", "1000000"))
 SURVEYS = int(os.environ.get("BENCH_REPORT_SURVEYS", "200000"))
 RUNS = int(os.environ.get("BENCH_REPORT_RUNS", "20"))
@@ -106,23 +102,6 @@ FROM (
 """
 
 
-def _database() -> tuple[str, str]:
-    name = f"infodesk_bench_reports_{os.getpid()}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    return name, url
-
-
-def _drop(name: str) -> None:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def _token(env: dict[str, str]) -> str:
     os.environ.update({k: v for k, v in env.items() if k.startswith("INFODESK_")})
     from app.core.config import get_settings
@@ -179,7 +158,7 @@ def main() -> int:
         f"machine: {platform.machine()} cores={os.cpu_count()} python={platform.python_version()}"
     )
     print(f"reports for {OFFICE}, {YEAR}-01-01..{YEAR}-12-31; {RUNS} runs each, 1 server worker")
-    name, url = _database()
+    name, url = create_database("infodesk_bench_reports")
     misses = 0
     try:
         with running_server(url) as (port, env):
@@ -205,7 +184,7 @@ def main() -> int:
                         f"(aim <= {AIM_MS:.0f} ms) {'PASS' if ok else 'MISS'}"
                     )
     finally:
-        _drop(name)
+        drop_database(name)
     return 1 if misses else 0
 
 
