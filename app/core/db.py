@@ -6,6 +6,7 @@ models, migrations and tests run on both.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -185,11 +186,28 @@ def increment_counter(session: Session, table: Table, keys: dict[str, Any]) -> i
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# SQLite admits one writer at a time. Requests of this process that will write queue on
+# this lock instead of in SQLite's busy handler, which sleeps in growing steps (up to
+# 100 ms) and so leaves the database idle while 32 writers wait. Measured with
+# `python -m bench.bench_survey` (SQLite, 32 connections): survey submissions went from
+# 451 req/s, p99 876 ms, to 540 req/s, p99 88 ms. Other processes still meet the busy
+# timeout.
+_SQLITE_WRITER = threading.Lock()
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """A session for one request: committed when the endpoint succeeds, else rolled back."""
     engine = get_engine()
-    if request.method not in _READ_METHODS:
-        engine = writer(engine)
+    if request.method in _READ_METHODS:
+        yield from _request_session(engine)
+    elif engine.dialect.name == "sqlite":
+        with _SQLITE_WRITER:
+            yield from _request_session(writer(engine))
+    else:
+        yield from _request_session(writer(engine))
+
+
+def _request_session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
