@@ -30,8 +30,8 @@ class OutboxOfficeForbidden(Forbidden):
 
 
 def _office_scope(principal: Principal, office_code: str | None) -> str | None:
-    """The office the caller may list: any for an admin, else their own."""
-    if principal.has_any({Role.admin}):
+    """The office the caller may list: any for an admin or compliance, else their own."""
+    if principal.has_any({Role.admin, Role.compliance}):
         return office_code
     if principal.office is None or office_code not in (None, principal.office):
         raise OutboxOfficeForbidden("A supervisor sees their own office's outbox only.")
@@ -42,6 +42,11 @@ def _sees_complaints(principal: Principal) -> bool:
     """Complaint responses (rows without an inquiry, ``kind = complaint_response``) name
     the complainant and the complaint: only internal compliance sees them here."""
     return principal.has_any({Role.compliance})
+
+
+def _sees_requesters_mail(principal: Principal) -> bool:
+    """Admins and supervisors keep the requesters' mail; compliance only complaints'."""
+    return principal.has_any({Role.admin, Role.supervisor})
 
 
 def _is_complaint(row: OutboxMessage) -> bool:
@@ -87,6 +92,11 @@ def list_outbox(
                 col(OutboxMessage.kind) != "complaint_response",
             )
         )
+    if not _sees_requesters_mail(principal):
+        query = query.where(
+            col(OutboxMessage.inquiry_id).is_(None),
+            col(OutboxMessage.kind) == "complaint_response",
+        )
     if cursor is not None:
         query = query.where(col(OutboxMessage.id) < decode_cursor(cursor))
     rows = list(session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit + 1)))
@@ -103,7 +113,8 @@ def retry(
     row = session.get(OutboxMessage, outbox_id, with_for_update=True)
     if row is None or not principal.may_see_office(row.office_code):
         raise OutboxMessageNotFound("No such outbox message.")
-    if _is_complaint(row) and not _sees_complaints(principal):
+    sees = _sees_complaints(principal) if _is_complaint(row) else _sees_requesters_mail(principal)
+    if not sees:
         raise OutboxMessageNotFound("No such outbox message.")
     _office_scope(principal, row.office_code)
     if row.status not in RETRYABLE_STATUSES:

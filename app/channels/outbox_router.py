@@ -1,5 +1,6 @@
-"""The outbox for supervisors and administrators: what went out, what waits, what failed,
-and sending a failed message again."""
+"""The outbox for supervisors and administrators (and, for complaint responses only,
+internal compliance): what went out, what waits, what failed, and sending a failed
+message again."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app.core.security import CurrentPrincipal, Role, require_roles
 
 router = APIRouter(prefix="/v1/outbox", tags=["channels"])
 
-SupervisorOrAdmin = require_roles(Role.admin, Role.supervisor)
+Keepers = require_roles(Role.admin, Role.supervisor, Role.compliance)
 # Row ids are 32-bit integers on PostgreSQL.
 MAX_ROW_ID = 2_147_483_647
 
@@ -25,7 +26,7 @@ MAX_ROW_ID = 2_147_483_647
     summary="List outbox messages",
     response_model=OutboxPage,
     responses=problem_responses(401, 403, 422),
-    dependencies=[SupervisorOrAdmin],
+    dependencies=[Keepers],
 )
 def list_outbox(
     session: SessionDep,
@@ -37,7 +38,8 @@ def list_outbox(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64, description="from next_cursor")] = None,
 ) -> OutboxPage:
-    """Messages for requesters with attempts and last error, newest first (admin, supervisor)."""
+    """Messages for requesters with attempts and last error, newest first (admin,
+    supervisor; compliance: complaint responses only)."""
     rows, next_cursor = outbox.list_outbox(
         session=session,
         principal=principal,
@@ -54,13 +56,14 @@ def list_outbox(
     summary="Send a dead or bounced message again",
     response_model=OutboxRead,
     responses=problem_responses(401, 403, 404, 409, 422),
-    dependencies=[SupervisorOrAdmin],
+    dependencies=[Keepers],
 )
 def retry_outbox_message(
     outbox_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> OutboxRead:
-    """Make a dead or bounced message pending again, same delivery id (admin, supervisor)."""
+    """Make a dead or bounced message pending again, same delivery id (admin, supervisor;
+    compliance: complaint responses only)."""
     row = outbox.retry(session=session, principal=principal, outbox_id=outbox_id, now=utcnow())
     return OutboxRead.model_validate(row)

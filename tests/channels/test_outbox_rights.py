@@ -1,5 +1,6 @@
 """Complaint responses travel through the outbox but stay out of supervisors' and admins'
-sight: the rows name the complainant and the complaint (only compliance reads those)."""
+sight: the rows name the complainant and the complaint (only compliance reads those, and
+compliance sees nothing else there)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,25 @@ def test_supervisors_and_admins_never_see_complaint_responses(
     assert complaint.status == "dead"
     retried = client.post(f"/v1/outbox/{inquiry.id}/retry", headers=supervisor)
     assert retried.status_code == 200, retried.text
+
+
+def test_compliance_sees_and_retries_complaint_responses_only(
+    client: TestClient, auth: TokenFactory, session: Session
+) -> None:
+    complaint = _complaint_mail(client, auth, session)
+    inquiry = _inquiry_mail(client, auth, session)
+    compliance = auth("compliance", office=None, sub="kepatuhan-2")
+    listed = client.get("/v1/outbox", params={"status": "dead", "limit": 200}, headers=compliance)
+    assert listed.status_code == 200, listed.text
+    ids = [r["id"] for r in listed.json()["items"]]
+    assert complaint.id in ids
+    assert inquiry.id not in ids
+    assert all(r["kind"] == "complaint_response" for r in listed.json()["items"])
+
+    refused = client.post(f"/v1/outbox/{inquiry.id}/retry", headers=compliance)
+    assert refused.status_code == 404, refused.text
+    session.refresh(inquiry)
+    assert inquiry.status == "dead"
+    retried = client.post(f"/v1/outbox/{complaint.id}/retry", headers=compliance)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "pending"
