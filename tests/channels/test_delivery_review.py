@@ -5,7 +5,6 @@ releases the unsent rows, and failures are logged without their messages."""
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -19,12 +18,12 @@ from app.channels.mailbox_models import Mailbox
 from app.channels.worker import Worker
 from app.inquiries.models import Inquiry
 from tests.channels import test_delivery_worker as shared
-from tests.channels.receiver import Receiver, Reply
 from tests.channels.test_delivery_worker import (
     SmtpServer,
     closing,
     drain,
     email_inquiry,
+    first_webhook_failed,
     make_due,
     rows_of,
     use_settings,
@@ -175,32 +174,12 @@ def test_a_retried_webhook_body_is_the_same_bytes(
     engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    use_settings(monkeypatch, secret_key=os.environ.get("INFODESK_SECRET_KEY") or "k" * 32)
-    with Receiver() as receiver:
-        created = live.post(
-            "/v1/webhooks",
-            json={"office_code": office, "channel": "webchat", "url": receiver.url},
-            headers=auth("admin", office=None),
-        )
-        assert created.status_code == 201, created.text
-        receiver.secret = created.json()["secret"]
-        receiver.script(Reply(500))
-        body = {
-            "office_code": office,
-            "channel": "webchat",
-            "channel_message_id": uuid.uuid4().hex,
-            "requester": {"name": "Dewi", "handle": "dewi-42"},
-            "message": "Apakah kopi boleh dibawa?",
-        }
-        posted = live.post("/v1/inquiries", json=body, headers=auth("integration", office=office))
-        assert posted.status_code == 201, posted.text
-        worker = closing(Worker(office_codes=[office]))
-        assert worker.run_once() == 1
+    with first_webhook_failed(live, auth, office, monkeypatch) as (receiver, posted, worker):
         # The inquiry changes between the attempts.
         with Session(engine) as session:
             session.connection().execute(
                 update(Inquiry.__table__)  # type: ignore[attr-defined]
-                .where(Inquiry.__table__.c.id == uuid.UUID(posted.json()["id"]))  # type: ignore[attr-defined]
+                .where(Inquiry.__table__.c.id == uuid.UUID(posted["id"]))  # type: ignore[attr-defined]
                 .values(requester_handle="dewi-renamed")
             )
             session.commit()
@@ -211,7 +190,7 @@ def test_a_retried_webhook_body_is_the_same_bytes(
         assert (first.status, second.status) == (500, 200)
         assert first.body == second.body
         assert second.payload["data"]["requester_handle"] == "dewi-42"
-        assert second.payload["data"]["reference"] == posted.json()["reference"]
+        assert second.payload["data"]["reference"] == posted["reference"]
 
 
 class _FailingWorker(Worker):

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
@@ -367,14 +368,12 @@ def test_temporary_refusal_holds_the_inquiry_and_permanent_refusal_is_dead(
     assert [m["X-Infodesk-Kind"] for m in smtp.sink.to(never)] == ["acknowledgement"]
 
 
-def test_webhook_rows_go_out_through_the_same_worker(
-    smtp: SmtpServer,
-    live: TestClient,
-    auth: TokenFactory,
-    office: str,
-    engine: Engine,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@contextmanager
+def first_webhook_failed(
+    live: TestClient, auth: TokenFactory, office: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Receiver, dict[str, Any], Worker]]:
+    """A web-chat endpoint of ``office`` that answers its first delivery with 500, a
+    web-chat inquiry posted, and a worker that has made that first attempt."""
     use_settings(monkeypatch, secret_key=os.environ.get("INFODESK_SECRET_KEY") or "k" * 32)
     with Receiver() as receiver:
         created = live.post(
@@ -396,6 +395,18 @@ def test_webhook_rows_go_out_through_the_same_worker(
         assert posted.status_code == 201, posted.text
         worker = closing(Worker(office_codes=[office]))
         assert worker.run_once() == 1
+        yield receiver, posted.json(), worker
+
+
+def test_webhook_rows_go_out_through_the_same_worker(
+    smtp: SmtpServer,
+    live: TestClient,
+    auth: TokenFactory,
+    office: str,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with first_webhook_failed(live, auth, office, monkeypatch) as (receiver, _posted, worker):
         make_due(engine, office)
         assert worker.run_once() == 1
         assert receiver.wait_for(2)
