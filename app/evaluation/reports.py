@@ -31,7 +31,7 @@ from app.evaluation.survey import ELEMENTS, ikm_from_sums, krejcie_morgan, round
 from app.inquiries.models import Inquiry
 
 # The work queue's SLA states, so that the report's breached are the queue's breached.
-from app.inquiries.queries import _sla_condition as sla_condition
+from app.inquiries.queries import sla_condition
 from app.sla.models import SlaPolicyRecord
 
 GROUPS = ("office", "channel", "month", "day")

@@ -334,7 +334,7 @@ def list_inquiries(
     if sla_state is not None:
         query = query.join(
             SlaPolicyRecord, col(SlaPolicyRecord.code) == col(Inquiry.policy_code)
-        ).where(_sla_condition(sla_state, now))
+        ).where(sla_condition(sla_state, now))
     if q:
         pattern = (
             "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -367,7 +367,9 @@ def list_inquiries(
     return rows, next_cursor
 
 
-def _sla_condition(state: str, now: datetime) -> Any:
+def sla_condition(state: str, now: datetime) -> Any:
+    """A SQL condition selecting the inquiries whose SLA state is ``state`` at ``now``
+    (the work queue's filter; the SLA report counts breaches by the same rule)."""
     # The engine works in whole seconds; so does the comparison with at_risk_at.
     now = now.replace(microsecond=0)
     open_, outcome = col(Inquiry.sla_outcome).is_(None), col(Inquiry.sla_outcome)
