@@ -129,6 +129,11 @@ class InquiryMessage(SQLModel, table=True):
     channel_message_id: str | None = Field(default=None, sa_column=Column(String(200)))
     body: str = Field(sa_column=Column(Text, nullable=False))
     author: str | None = Field(default=None, sa_column=Column(String(200)))
+    # The answer template and version the body was filled from (app.knowledge, a package
+    # above this one, owns those tables: no foreign key from here). The body is the text
+    # as sent; versions are never changed, so both stay true.
+    template_id: int | None = Field(default=None, nullable=True)
+    template_version: int | None = Field(default=None, nullable=True)
     sent_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

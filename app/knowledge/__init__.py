@@ -1,0 +1,1 @@
+"""Reusable answers: answer templates with placeholders, and the knowledge base."""
