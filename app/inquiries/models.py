@@ -133,6 +133,7 @@ class InquiryMessage(SQLModel, table=True):
     # above this one, owns those tables: no foreign key from here). The body is the text
     # as sent; versions are never changed, so both stay true.
     template_id: int | None = Field(default=None, nullable=True)
+    template_code: str | None = Field(default=None, sa_column=Column(String(64)))
     template_version: int | None = Field(default=None, nullable=True)
     sent_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
