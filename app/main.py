@@ -33,6 +33,9 @@ from app.evaluation.reports_router import router as reports_router
 from app.evaluation.survey_router import router as survey_router
 from app.inquiries.public import router as public_router
 from app.inquiries.router import router as inquiries_router
+from app.inquiries.templating import set_template_resolver
+from app.knowledge.templates import fill_for_answer
+from app.knowledge.templates_router import router as templates_router
 from app.offices.router import router as offices_router
 from app.ops.router import router as ops_router
 from app.sla.policies import PolicyCache
@@ -79,6 +82,11 @@ TAGS = [
         "name": "reports",
         "description": "SLA, satisfaction (IKM) and officer reports per office and period, "
         "as JSON or CSV (head, supervisor, compliance, admin).",
+    },
+    {
+        "name": "knowledge",
+        "description": "Answer templates with placeholders, kept as versions, and the "
+        "knowledge base of articles for officers.",
     },
     {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
@@ -214,11 +222,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_router)
     app.include_router(complaints_router)
     app.include_router(reports_router)
+    app.include_router(templates_router)
     _api_routes_first(app)
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
     app.state.public_limiter = RateLimiter(settings.public_lookups_per_minute)
+    # Answers from templates: the workflow (app.inquiries) finds them through this hook.
+    set_template_resolver(fill_for_answer)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -41,6 +41,7 @@ from app.inquiries.schemas import (
     PublicTicket,
     RequesterView,
     SlaView,
+    TemplateUse,
 )
 from app.inquiries.states import Status
 from app.inquiries.workflow import etag
@@ -220,6 +221,7 @@ class Viewer:
                     body=m.body,
                     author=m.author,
                     sent_at=m.sent_at,
+                    template=template_use(m),
                     delivery=parts.deliveries.get(m.id or 0),
                 )
                 for m in messages
@@ -230,6 +232,17 @@ class Viewer:
             resolved_at=inquiry.resolved_at,
             closed_at=inquiry.closed_at,
         )
+
+
+def template_use(message: InquiryMessage) -> TemplateUse | None:
+    """Which template version the message was filled from, if any."""
+    if message.template_id is None or message.template_version is None:
+        return None
+    return TemplateUse(
+        id=message.template_id,
+        code=message.template_code or "",
+        version=message.template_version,
+    )
 
 
 def consultation_view(c: Consultation) -> ConsultationView:

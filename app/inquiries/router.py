@@ -17,6 +17,7 @@ from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import intake, queries
 from app.inquiries.models import Inquiry
 from app.inquiries.schemas import (
+    AnswerIn,
     AssignIn,
     ConsultationIn,
     ConsultationReplyIn,
@@ -353,16 +354,18 @@ def reply(
 )
 def answer(
     inquiry_id: uuid.UUID,
-    data: MessageIn,
+    data: AnswerIn,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
     if_match: IfMatch = None,
 ) -> InquiryDetail:
-    """Send the answer; the first answer or escalation fixes the SLA outcome."""
+    """Send the answer, by hand or from a template (its placeholders filled from the
+    inquiry; ``message`` then adds text after it). The message records the template's
+    version. The first answer or escalation fixes the SLA outcome."""
     workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.answer(data.message, if_match)
+    workflow.answer(data.message, if_match, data.template)
     return _action_result(request, session, principal, workflow, response)
 
 

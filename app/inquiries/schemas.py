@@ -20,6 +20,7 @@ from app.core.schemas import Input, Instant
 from app.inquiries import examples
 from app.inquiries import identifiers as ids
 from app.inquiries.states import Status
+from app.inquiries.templating import TemplateCode
 from app.offices.schemas import OfficeCode
 
 MAX_MESSAGE = 20_000
@@ -192,6 +193,37 @@ class MessageIn(Input):
     message: Text
 
 
+class AnswerIn(Input):
+    """The answer: a text, or a template's code with optional extra text after it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"message": "Silakan ajukan dokumen pelengkap melalui CEISA."},
+                {"template": "kiriman-tertahan"},
+                {
+                    "template": "kiriman-tertahan",
+                    "message": "Dokumen dapat dikirim ke bcaceh@customs.go.id.",
+                },
+            ]
+        },
+    )
+
+    message: Text | None = Field(
+        default=None, description="the answer, or extra text after the template's"
+    )
+    template: TemplateCode | None = Field(
+        default=None, description="answer with this template, its placeholders filled"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_send(self) -> AnswerIn:
+        if self.message is None and self.template is None:
+            raise ValueError("give a message, a template, or both")
+        return self
+
+
 class ConsultationIn(Input):
     """A question to a coordinator, the supervisor or a related unit (internal)."""
 
@@ -293,6 +325,15 @@ class DeliveryView(BaseModel):
     last_error: str | None
 
 
+class TemplateUse(BaseModel):
+    """The answer template a message was written from; the message's body is the text
+    as it was sent."""
+
+    id: int
+    code: str
+    version: int
+
+
 class MessageView(BaseModel):
     """A message to or from the requester."""
 
@@ -302,6 +343,9 @@ class MessageView(BaseModel):
     body: str
     author: str | None
     sent_at: datetime
+    template: TemplateUse | None = Field(
+        default=None, description="the template and version the message was written from"
+    )
     delivery: DeliveryView | None = Field(
         default=None, description="outbound messages: the delivery state (outbox)"
     )

@@ -24,6 +24,7 @@ from app.inquiries.events import record, touch
 from app.inquiries.models import Consultation, Inquiry, InquiryMessage, OutboxMessage
 from app.inquiries.schemas import ConsultationIn, EscalateIn
 from app.inquiries.states import TRANSITIONS, Status
+from app.inquiries.templating import FilledTemplate, fill_template
 from app.inquiries.tickets import TicketNumberAllocator
 from app.sla.engine import SlaPolicy
 from app.sla.policies import PolicyCache, to_engine
@@ -162,7 +163,9 @@ class Workflow:
         if before == Status.new:
             self.inquiry.assignee = self.inquiry.assignee or self.principal.sub
 
-    def _to_requester(self, kind: str, body: str) -> InquiryMessage:
+    def _to_requester(
+        self, kind: str, body: str, template: FilledTemplate | None = None
+    ) -> InquiryMessage:
         inquiry = self.inquiry
         message = InquiryMessage(
             inquiry_id=inquiry.id,
@@ -172,6 +175,9 @@ class Workflow:
             channel=inquiry.channel,
             body=body,
             author=self.principal.sub,
+            template_id=template.template_id if template else None,
+            template_code=template.code if template else None,
+            template_version=template.version if template else None,
             sent_at=self.now,
         )
         self.session.add(message)
@@ -281,22 +287,26 @@ class Workflow:
         self._finish("consultation_reply", status, None, {"consultation_id": consultation.id})
         return consultation
 
-    def answer(self, message: str, if_match: str | None) -> Inquiry:
-        """Send the answer; the first answer or escalation fixes the SLA outcome."""
+    def answer(
+        self, message: str | None, if_match: str | None, template: str | None = None
+    ) -> Inquiry:
+        """Send the answer, written by hand or from a template (then ``message`` is extra
+        text after it); the first answer or escalation fixes the SLA outcome."""
         before = self._begin("answer", if_match)
         self._claim_if_new(before)
         self._end_pause()
         inquiry = self.inquiry
-        body = texts.answer(inquiry.requester_name, inquiry.reference, message, self._survey_url())
-        sent = self._to_requester("answer", body)
+        # Filled after the pause ended, so that {{batas_waktu}} is the due time as it is now.
+        filled = fill_template(self.session, inquiry, template) if template else None
+        text = "\n\n".join(part for part in (filled and filled.text, message) if part)
+        body = texts.answer(inquiry.requester_name, inquiry.reference, text, self._survey_url())
+        sent = self._to_requester("answer", body, filled)
         inquiry.answered_at = self.now
         self._first_response()
-        return self._finish(
-            "answer",
-            before,
-            Status.answered,
-            {"message_id": sent.id, "sla_outcome": inquiry.sla_outcome},
-        )
+        details: dict[str, object] = {"message_id": sent.id, "sla_outcome": inquiry.sla_outcome}
+        if filled is not None:
+            details |= {"template": filled.code, "template_version": filled.version}
+        return self._finish("answer", before, Status.answered, details)
 
     def escalate(self, data: EscalateIn, if_match: str | None) -> Inquiry:
         """Hand over to a unit with a ticket number, which the requester receives. An
