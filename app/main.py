@@ -34,6 +34,7 @@ from app.evaluation.survey_router import router as survey_router
 from app.inquiries.public import router as public_router
 from app.inquiries.router import router as inquiries_router
 from app.inquiries.templating import set_template_resolver
+from app.knowledge.articles_router import router as articles_router
 from app.knowledge.templates import fill_for_answer
 from app.knowledge.templates_router import router as templates_router
 from app.offices.router import router as offices_router
@@ -223,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(complaints_router)
     app.include_router(reports_router)
     app.include_router(templates_router)
+    app.include_router(articles_router)
     _api_routes_first(app)
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from app.core.schemas import Input, PlainLine, PlainText
 from app.inquiries.templating import TemplateCode
@@ -31,7 +32,7 @@ EXAMPLE_BODY = (
 )
 
 
-TEMPLATE_EXAMPLE = {
+TEMPLATE_EXAMPLE: JsonDict = {
     "code": "kiriman-tertahan",
     "title": "Barang kiriman tertahan",
     "body": EXAMPLE_BODY,
@@ -46,7 +47,7 @@ TEMPLATE_EXAMPLE = {
     "updated_by": "spv-aceh",
     "updated_at": "2026-11-24T03:30:00Z",
 }
-VERSION_EXAMPLE = {
+VERSION_EXAMPLE: JsonDict = {
     "code": "kiriman-tertahan",
     "version": 1,
     "title": "Barang kiriman tertahan",
