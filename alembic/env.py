@@ -10,6 +10,7 @@ import app.models  # noqa: F401  (registers every table on the metadata)
 from alembic import context
 from app.core.config import get_settings
 from app.core.db import make_engine, metadata
+from app.core.migrations import include_object
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -24,6 +25,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        include_object=include_object,
     )
 
 

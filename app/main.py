@@ -39,6 +39,8 @@ from app.knowledge.templates import fill_for_answer
 from app.knowledge.templates_router import router as templates_router
 from app.offices.router import router as offices_router
 from app.ops.router import router as ops_router
+from app.search.index import install as install_search
+from app.search.router import router as search_router
 from app.sla.policies import PolicyCache
 from app.sla.router import router as sla_router
 
@@ -88,6 +90,11 @@ TAGS = [
         "name": "knowledge",
         "description": "Answer templates with placeholders, kept as versions, and the "
         "knowledge base of articles for officers.",
+    },
+    {
+        "name": "search",
+        "description": "Full-text search in Indonesian over answered inquiries, answer "
+        "templates and knowledge articles.",
     },
     {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
@@ -225,6 +232,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_router)
     app.include_router(templates_router)
     app.include_router(articles_router)
+    app.include_router(search_router)
+    install_search()
     _api_routes_first(app)
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)

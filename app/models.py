@@ -5,7 +5,8 @@ import app.channels.models
 import app.channels.webhook_models
 import app.evaluation.models
 import app.knowledge.article_models
-import app.knowledge.template_models  # noqa: F401  (tables of the packages above inquiries)
+import app.knowledge.template_models
+import app.search.models  # noqa: F401  (tables of the packages above inquiries)
 from app.calendar.models import CalendarOverride
 from app.inquiries.models import (
     Consultation,

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, inspect
 
 import app.models  # noqa: F401
 from app.core.db import make_engine, metadata
-from app.core.migrations import downgrade, head_revision, upgrade
+from app.core.migrations import downgrade, head_revision, include_object, upgrade
 from tests.conftest import DATABASES, Databases
 
 
@@ -21,7 +21,11 @@ def test_upgrade_has_no_drift_and_downgrades_to_base(databases: Databases, kind:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "compare_server_default": True}
+                connection, opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    "include_object": include_object,
+                },
             )
             assert context.get_current_revision() == head_revision()
             diff = compare_metadata(context, metadata)

@@ -7,7 +7,7 @@ models, migrations and tests run on both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +67,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Functions that SQLite triggers call, registered on every connection (the packages that
+# own the triggers add theirs when their models are imported: app.search.models).
+SQLITE_FUNCTIONS: dict[str, Callable[[str | None], object]] = {}
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    for name, function in SQLITE_FUNCTIONS.items():
+        dbapi_connection.create_function(name, 1, function, deterministic=True)
     cursor = dbapi_connection.cursor()
     # SQLite ignores foreign keys unless asked, per connection.
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -46,3 +46,27 @@ def upgrade(database_url: str | None = None, revision: str = "head") -> None:
 def downgrade(database_url: str | None = None, revision: str = "base") -> None:
     """Migrate the database down to ``revision``."""
     command.downgrade(alembic_config(database_url), revision)
+
+
+# Made by raw SQL in their migration and unknown to the models: full-text search's FTS5
+# table (and the tables FTS5 keeps it in) on SQLite, its generated column and that
+# column's GIN index on PostgreSQL.
+UNMODELLED_TABLE_PREFIX = "search_fts"
+UNMODELLED_COLUMNS = frozenset({("search_entry", "document")})
+UNMODELLED_INDEXES = frozenset({"ix_search_entry_document"})
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Whether autogenerate compares ``obj`` (Alembic's ``include_object`` hook)."""
+    if not reflected or compare_to is not None:
+        return True
+    if type_ == "table":
+        return not (name or "").startswith(UNMODELLED_TABLE_PREFIX)
+    if type_ == "column":
+        table = getattr(getattr(obj, "table", None), "name", None)
+        return (table, name) not in UNMODELLED_COLUMNS
+    if type_ == "index":
+        return name not in UNMODELLED_INDEXES
+    return True

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, not_, or_
+from sqlalchemy import and_, not_, or_
 from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache
@@ -18,7 +18,7 @@ from app.calendar.engine import WorkingCalendar
 from app.core.channels import Channel
 from app.core.errors import InvalidField, NotFound
 from app.core.security import Principal
-from app.inquiries import access
+from app.inquiries import access, hooks
 from app.inquiries.clock import view as clock_view
 from app.inquiries.models import (
     Consultation,
@@ -349,16 +349,9 @@ def list_inquiries(
             SlaPolicyRecord, col(SlaPolicyRecord.code) == col(Inquiry.policy_code)
         ).where(sla_condition(sla_state, now))
     if q:
-        pattern = (
-            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        query = query.where(
-            or_(
-                func.lower(Inquiry.subject).like(pattern, escape="\\"),
-                func.lower(Inquiry.message).like(pattern, escape="\\"),
-                func.lower(Inquiry.requester_name).like(pattern, escape="\\"),
-            )
-        )
+        # The full-text index (app.search): words in any of their forms, personal data
+        # never matched.
+        query = query.where(hooks.text_condition(session, q))
     key = col(Inquiry.due_at) if sort == "due_at" else col(Inquiry.received_at)
     if cursor is not None:
         value, last_id = _decode_cursor(cursor, sort)

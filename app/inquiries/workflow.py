@@ -18,7 +18,7 @@ from app.core.channels import Channel
 from app.core.config import get_settings
 from app.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from app.core.security import Principal, Role
-from app.inquiries import access, texts
+from app.inquiries import access, hooks, texts
 from app.inquiries.clock import pause_so_far, schedule
 from app.inquiries.events import record, touch
 from app.inquiries.models import Consultation, Inquiry, InquiryMessage, OutboxMessage
@@ -302,6 +302,7 @@ class Workflow:
         body = texts.answer(inquiry.requester_name, inquiry.reference, text, self._survey_url())
         sent = self._to_requester("answer", body, filled)
         inquiry.answered_at = self.now
+        hooks.answered(self.session, inquiry, text, self.now)
         self._first_response()
         details: dict[str, object] = {"message_id": sent.id, "sla_outcome": inquiry.sla_outcome}
         if filled is not None:
@@ -356,6 +357,7 @@ class Workflow:
         )
         sent = self._to_requester("resolution", body)
         inquiry.resolved_at = self.now
+        hooks.answered(self.session, inquiry, message, self.now)
         return self._finish("resolve", before, Status.resolved, {"message_id": sent.id})
 
     def close(self, if_match: str | None) -> Inquiry:

@@ -1,0 +1,1 @@
+"""Full-text search over answered inquiries, answer templates and knowledge articles."""
