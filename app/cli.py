@@ -1,4 +1,4 @@
-"""The ``infodesk`` command: serve, worker, migrate, token, openapi."""
+"""The ``infodesk`` command: serve, worker, migrate, token, reindex, openapi."""
 
 from __future__ import annotations
 
@@ -144,6 +144,16 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(_args: argparse.Namespace) -> int:
+    from app.core.db import get_engine
+    from app.search.index import rebuild
+
+    with get_engine().begin() as connection:
+        count = rebuild(connection)
+    print(f"indexed {count} inquiries, templates and articles", file=sys.stderr)
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from app.main import create_app
 
@@ -197,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     imap_poll = commands.add_parser("imap-poll", help="read new mail of the office mailboxes once")
     imap_poll.set_defaults(handler=_imap_poll)
+
+    reindex = commands.add_parser(
+        "reindex", help="rebuild the search index of inquiries, templates and articles"
+    )
+    reindex.set_defaults(handler=_reindex)
 
     openapi = commands.add_parser("openapi", help="export the OpenAPI document")
     openapi.add_argument("--output", type=Path, default=DEFAULT_OPENAPI_PATH)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from app.cli import main
 from app.knowledge.article_models import KnowledgeArticle
 from app.search.index import rebuild
 from tests.api.test_inquiries import OFFICE, act, new_inquiry, post
@@ -127,9 +130,9 @@ def test_personal_data_is_not_searchable(client: TestClient, auth: TokenFactory)
     assert queue.json()["items"] == []
     hit = search(client, auth, "paket")[0]
     assert hit["id"] == found
-    for text in (hit["snippet"], hit["answer_snippet"]):
-        assert "example.com" not in text
-        assert not any(ch.isdigit() for ch in text), text
+    for snippet in (hit["snippet"], hit["answer_snippet"]):
+        assert "example.com" not in snippet
+        assert not any(ch.isdigit() for ch in snippet), snippet
     similar_to = answered(client, auth, "s-7", "Paket", "Paket saya tertahan", "Tunggu ya.")
     items = client.get(f"/v1/inquiries/{similar_to}/similar", headers=auth("officer")).json()
     assert [i["id"] for i in items["items"]] == [found]
@@ -260,3 +263,19 @@ def test_the_rebuilt_index_finds_the_same(
     after = search(client, auth, "diberitahukan")
     assert [h["id"] for h in after] == [h["id"] for h in before] == [found]
     assert after[0]["answer_snippet"] == before[0]["answer_snippet"]
+
+
+def test_the_command_rebuilds_the_index(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    with engine.connect() as connection:
+        expected = connection.execute(
+            text(
+                "SELECT (SELECT count(*) FROM inquiry)"
+                " + (SELECT count(*) FROM answer_template WHERE archived_at IS NULL)"
+                " + (SELECT count(*) FROM knowledge_article WHERE status = 'published')"
+            )
+        ).scalar_one()
+    assert main(["reindex"]) == 0
+    assert f"indexed {expected} " in capsys.readouterr().err
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM search_entry")).scalar_one()
+    assert count == expected
