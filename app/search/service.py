@@ -24,6 +24,7 @@ from app.search.schemas import Kind, SearchHit, SimilarInquiry
 from app.search.text import (
     START_MARK,
     STOP_MARK,
+    Term,
     fts5_query,
     highlight,
     query_terms,
@@ -75,7 +76,7 @@ def _scope(
     return "(" + " OR ".join(parts) + ")", params
 
 
-def _hit(row: Any, snippet: str, answer_snippet: str | None) -> SearchHit:
+def _hit(row: Any, score: float, snippet: str, answer_snippet: str | None) -> SearchHit:
     kind = Kind(row.kind)
     if kind == Kind.inquiry:
         identifier = str(row.inquiry_id)
@@ -92,7 +93,7 @@ def _hit(row: Any, snippet: str, answer_snippet: str | None) -> SearchHit:
         snippet=snippet_html(snippet),
         answer_snippet=None if answer_snippet is None else snippet_html(answer_snippet),
         answered_at=row.answered_at,
-        score=round(float(row.score), 6),
+        score=round(score, 6),
     )
 
 
@@ -104,6 +105,55 @@ _JOINS = (
     " LEFT JOIN inquiry i ON i.id = e.inquiry_id"
     " LEFT JOIN answer_template t ON t.id = e.template_id"
 )
+
+
+_RANK = (
+    "WITH candidates AS ("
+    " SELECT e.id, e.document FROM search_entry e"
+    " WHERE e.document @@ to_tsquery('simple', :q) AND {scope}"
+    " ORDER BY e.id DESC LIMIT :candidates)"
+    " SELECT c.id, ts_rank(c.document, to_tsquery('simple', :q)) AS score"
+    " FROM candidates c ORDER BY score DESC, c.id DESC LIMIT :limit"
+)
+_HEADLINES = text(
+    f"SELECT e.id, {_COLUMNS},"  # noqa: S608 (constant fragments of this module only)
+    " ts_headline('indonesian', infodesk_scrub(e.body), to_tsquery('simple', :q),"
+    " :opts) AS snippet,"
+    " CASE WHEN e.answer IS NULL THEN NULL ELSE ts_headline('indonesian',"
+    " infodesk_scrub(e.answer), to_tsquery('simple', :q), :opts) END AS answer_snippet"
+    f" FROM search_entry e{_JOINS} WHERE e.id = ANY(:ids)"
+).columns(**_TYPES)
+
+
+def _search_postgresql(
+    session: Session,
+    principal: Principal,
+    terms: list[Term],
+    kinds: Sequence[Kind],
+    office_code: str | None,
+    limit: int,
+) -> list[SearchHit]:
+    # One ranking per kind: each is then a scan of one (kind, office) range of
+    # ix_search_entry_scope or of the GIN index, whichever the planner finds cheaper.
+    query = tsquery(terms)
+    ranked: list[tuple[float, int]] = []
+    for kind in kinds:
+        scope, params = _scope(principal, [kind], office_code)
+        params |= {"q": query, "limit": limit, "candidates": CANDIDATES}
+        rows = session.execute(text(_RANK.format(scope=scope)), params).all()
+        ranked.extend((float(score), int(entry)) for entry, score in rows)
+    ranked.sort(key=lambda r: (-r[0], -r[1]))
+    top = ranked[:limit]
+    if not top:
+        return []
+    rows = session.execute(
+        _HEADLINES, {"q": query, "opts": _HEADLINE, "ids": [entry for _, entry in top]}
+    ).all()
+    by_id = {r.id: r for r in rows}
+    return [
+        _hit(by_id[entry], score, by_id[entry].snippet, by_id[entry].answer_snippet)
+        for score, entry in top
+    ]
 
 
 def search(
@@ -122,28 +172,10 @@ def search(
     terms = query_terms(query)
     if not terms:
         return []  # only personal data or punctuation: nothing of it is indexed
-    scope, params = _scope(principal, kinds, office_code)
-    params |= {"limit": limit, "candidates": CANDIDATES}
     if session.get_bind().dialect.name == "postgresql":
-        params |= {"q": tsquery(terms), "opts": _HEADLINE}
-        statement = text(
-            "WITH candidates AS ("  # noqa: S608 (constant fragments of this module only)
-            " SELECT e.id, e.document FROM search_entry e"
-            f" WHERE e.document @@ to_tsquery('simple', :q) AND {scope}"
-            " ORDER BY e.id DESC LIMIT :candidates),"
-            " top AS ("
-            " SELECT c.id, ts_rank(c.document, to_tsquery('simple', :q)) AS score"
-            " FROM candidates c ORDER BY score DESC, c.id DESC LIMIT :limit)"
-            f" SELECT top.score, {_COLUMNS},"
-            " ts_headline('indonesian', infodesk_scrub(e.body), to_tsquery('simple', :q),"
-            " :opts) AS snippet,"
-            " CASE WHEN e.answer IS NULL THEN NULL ELSE ts_headline('indonesian',"
-            " infodesk_scrub(e.answer), to_tsquery('simple', :q), :opts) END AS answer_snippet"
-            f" FROM top JOIN search_entry e ON e.id = top.id{_JOINS}"
-            " ORDER BY top.score DESC, top.id DESC"
-        ).columns(**_TYPES)
-        rows = session.execute(statement, params).all()
-        return [_hit(r, r.snippet, r.answer_snippet) for r in rows]
+        return _search_postgresql(session, principal, terms, kinds, office_code, limit)
+    scope, params = _scope(principal, kinds, office_code)
+    params["limit"] = limit
     params["q"] = fts5_query(terms)
     statement = text(
         f"SELECT -{_BM25} AS score, {_COLUMNS}, e.body AS snippet, e.answer AS answer_snippet"  # noqa: S608
@@ -154,6 +186,7 @@ def search(
     return [
         _hit(
             r,
+            float(r.score),
             highlight(scrub(r.snippet), terms),
             None if r.answer_snippet is None else highlight(scrub(r.answer_snippet), terms),
         )
