@@ -138,7 +138,7 @@ def test_who_manages_and_who_reads(client: TestClient, auth: TokenFactory) -> No
     langsa = client.get("/v1/templates", headers=auth("officer", office=OTHER)).json()["items"]
     assert [t["code"] for t in langsa] == ["jam-layanan", "langsa"]
     everything = client.get("/v1/templates", headers=auth("compliance", office=None)).json()
-    assert len(everything["items"]) == 3
+    assert {"jam-layanan", "kiriman-tertahan", "langsa"} <= {t["code"] for t in everything["items"]}
     hidden = client.get("/v1/templates/langsa", headers=auth("officer"))
     assert hidden.status_code == 404
     assert hidden.json()["code"] == "template_not_found"
