@@ -38,12 +38,16 @@ def _literal(pattern: str) -> str:
 
 PG_FUNCTIONS = [
     # chr(2) and chr(3) mark the highlighted words of a snippet; the text never has them.
+    # Text without digits or @ (most subjects, many messages) skips the regular
+    # expressions, which cost about 20 microseconds each on a short message.
     f"""
     CREATE FUNCTION infodesk_scrub(value text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURNS NULL ON NULL INPUT AS $$
-      SELECT regexp_replace(
-        regexp_replace(translate(value, chr(2) || chr(3), '  '), {_literal(EMAIL)}, ' ', 'g'),
-        {_literal(NUMBER)}, ' ', 'g')
+      SELECT CASE WHEN v !~ '[0-9@]' THEN v ELSE regexp_replace(
+        CASE WHEN strpos(v, '@') > 0 THEN regexp_replace(v, {_literal(EMAIL)}, ' ', 'g')
+             ELSE v END,
+        {_literal(NUMBER)}, ' ', 'g') END
+      FROM (SELECT translate(value, chr(2) || chr(3), '  ') AS v) AS t
     $$""",
     """
     CREATE FUNCTION infodesk_index_inquiry() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -97,6 +101,8 @@ PG_DOCUMENT = """
       || setweight(to_tsvector('indonesian'::regconfig,
                    infodesk_scrub(coalesce(answer, ''))), 'C')
     ) STORED"""
+
+PG_INDEX = "CREATE INDEX ix_search_entry_document ON search_entry USING gin (office_code, document)"
 
 PG_TRIGGERS = [
     "CREATE TRIGGER search_inquiry_insert AFTER INSERT ON inquiry "
@@ -197,7 +203,10 @@ def upgrade() -> None:
         for statement in PG_FUNCTIONS:
             op.execute(statement)
         op.execute(PG_DOCUMENT)
-        op.execute("CREATE INDEX ix_search_entry_document ON search_entry USING gin (document)")
+        # btree_gin (a trusted extension, shipped with PostgreSQL) lets the GIN index hold
+        # the office too: a search of one office then reads only that office's rows.
+        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+        op.execute(PG_INDEX)
         for statement in PG_TRIGGERS:
             op.execute(statement)
     else:
@@ -226,6 +235,7 @@ def downgrade() -> None:
             "infodesk_scrub(text)",
         ):
             op.execute(f"DROP FUNCTION {function}")
+        # The btree_gin extension stays: it is the database's, not this schema's alone.
         return
     for trigger in (
         "search_inquiry_insert",

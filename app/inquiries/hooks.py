@@ -14,8 +14,9 @@ from app.inquiries.models import Inquiry
 
 # (session, inquiry, the officer's text, when): called in the answer's transaction.
 AnswerListener = Callable[[Session, Inquiry, str, datetime], None]
-# (session, the query text) -> a condition on Inquiry for the work queue's `q`.
-TextFilter = Callable[[Session, str], Any]
+# (session, the query text, the one office the caller's queue is limited to, if any)
+# -> a condition on Inquiry for the work queue's `q`.
+TextFilter = Callable[[Session, str, str | None], Any]
 
 _answer_listeners: list[AnswerListener] = []
 _text_filter: list[TextFilter] = []
@@ -38,8 +39,9 @@ def set_text_filter(text_filter: TextFilter) -> None:
     _text_filter[:] = [text_filter]
 
 
-def text_condition(session: Session, query: str) -> Any:
-    """The work queue's condition for ``query``; a text index must be installed."""
+def text_condition(session: Session, query: str, office_code: str | None) -> Any:
+    """The work queue's condition for ``query`` (``office_code``: every inquiry the caller
+    may see is of that office); a text index must be installed."""
     if not _text_filter:
         raise RuntimeError("no text index is installed (app.search.index.install)")
-    return _text_filter[0](session, query)
+    return _text_filter[0](session, query, office_code)

@@ -17,7 +17,7 @@ from app.calendar.cache import CalendarCache
 from app.calendar.engine import WorkingCalendar
 from app.core.channels import Channel
 from app.core.errors import InvalidField, NotFound
-from app.core.security import Principal
+from app.core.security import Principal, Role
 from app.inquiries import access, hooks
 from app.inquiries.clock import view as clock_view
 from app.inquiries.models import (
@@ -351,7 +351,12 @@ def list_inquiries(
     if q:
         # The full-text index (app.search): words in any of their forms, personal data
         # never matched.
-        query = query.where(hooks.text_condition(session, q))
+        only = office_code or (
+            principal.office
+            if not principal.cross_office and Role.unit not in principal.roles
+            else None
+        )
+        query = query.where(hooks.text_condition(session, q, only))
     key = col(Inquiry.due_at) if sort == "due_at" else col(Inquiry.received_at)
     if cursor is not None:
         value, last_id = _decode_cursor(cursor, sort)

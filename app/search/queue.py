@@ -13,8 +13,9 @@ from app.search.models import SearchEntry
 from app.search.text import fts5_query, query_terms, tsquery
 
 
-def text_condition(session: Session, query: str) -> Any:
-    """A condition on Inquiry: its question or answer holds every word of ``query``."""
+def text_condition(session: Session, query: str, office_code: str | None) -> Any:
+    """A condition on Inquiry: its question or answer holds every word of ``query``
+    (``office_code``: the caller sees only that office's, so only its rows are read)."""
     terms = query_terms(query)
     if not terms:
         return false()
@@ -27,4 +28,6 @@ def text_condition(session: Session, query: str) -> Any:
             "search_entry.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :queue_q)"
         ).bindparams(queue_q=fts5_query(terms))
     matching = select(SearchEntry.inquiry_id).where(SearchEntry.kind == "inquiry", match)
+    if office_code is not None:
+        matching = matching.where(SearchEntry.office_code == office_code)
     return col(Inquiry.id).in_(matching)

@@ -34,7 +34,9 @@ from app.search.text import (
     tsquery,
 )
 
-# How many of the newest matches PostgreSQL ranks (see the module's docstring).
+# PostgreSQL ranks the matches among the WINDOW newest entries in scope; only when
+# fewer than a page match there, the newest CANDIDATES matches of all (see _ranked).
+WINDOW = 3000
 CANDIDATES = 1000
 SIMILAR = 5
 _HEADLINE = f"StartSel={START_MARK}, StopSel={STOP_MARK}, MaxWords=35, MinWords=15"
@@ -107,14 +109,47 @@ _JOINS = (
 )
 
 
-_RANK = (
+# The newest entries in scope, read backwards along ix_search_entry_scope (or the
+# primary key), matched one by one: cheap when the query's words are common.
+_RANK_RECENT = (
+    "SELECT w.id, ts_rank(w.document, to_tsquery('simple', :q)) AS score FROM ("
+    " SELECT e.id, e.document FROM search_entry e WHERE {scope}"
+    " ORDER BY e.id DESC LIMIT :window) AS w"
+    " WHERE w.document @@ to_tsquery('simple', :q)"
+    " ORDER BY score DESC, w.id DESC LIMIT :limit"
+)
+# All matches through the GIN index: cheap when the words are rare, which is when this
+# runs. "e.id + 0" keeps the planner from walking the primary key instead, which it may
+# guess cheaper when it overestimates how many rows match.
+_RANK_ALL = (
     "WITH candidates AS ("
     " SELECT e.id, e.document FROM search_entry e"
     " WHERE e.document @@ to_tsquery('simple', :q) AND {scope}"
-    " ORDER BY e.id DESC LIMIT :candidates)"
+    " ORDER BY e.id + 0 DESC LIMIT :candidates)"
     " SELECT c.id, ts_rank(c.document, to_tsquery('simple', :q)) AS score"
     " FROM candidates c ORDER BY score DESC, c.id DESC LIMIT :limit"
 )
+
+
+def _ranked(
+    session: Session, scope: str, params: dict[str, Any], *, whole: bool
+) -> list[tuple[float, int]]:
+    """(score, entry id) of the best ``params["limit"]`` matches in ``scope``.
+
+    At a million inquiries neither plan alone stays fast: a common word matches a large
+    share of them, which the GIN index hands over as hundreds of thousands of rows to
+    read, while a rare word needs a long walk through the newest rows. So the newest
+    WINDOW entries in scope are tried first; a query that fills a page there is ranked
+    among them (recent answers are the likelier to be current), and only one that does
+    not, and so is rare, goes to the GIN index (``whole``: scopes too large for the
+    window alone)."""
+    params = params | {"window": WINDOW, "candidates": CANDIDATES}
+    rows = session.execute(text(_RANK_RECENT.format(scope=scope)), params).all()
+    if whole and len(rows) < params["limit"]:
+        rows = session.execute(text(_RANK_ALL.format(scope=scope)), params).all()
+    return [(float(score), int(entry)) for entry, score in rows]
+
+
 _HEADLINES = text(
     f"SELECT e.id, {_COLUMNS},"  # noqa: S608 (constant fragments of this module only)
     " ts_headline('indonesian', infodesk_scrub(e.body), to_tsquery('simple', :q),"
@@ -133,15 +168,14 @@ def _search_postgresql(
     office_code: str | None,
     limit: int,
 ) -> list[SearchHit]:
-    # One ranking per kind: each is then a scan of one (kind, office) range of
-    # ix_search_entry_scope or of the GIN index, whichever the planner finds cheaper.
+    # One ranking per kind, so that each reads one (kind, office) range of
+    # ix_search_entry_scope; templates and articles are few enough for the window alone.
     query = tsquery(terms)
     ranked: list[tuple[float, int]] = []
     for kind in kinds:
         scope, params = _scope(principal, [kind], office_code)
-        params |= {"q": query, "limit": limit, "candidates": CANDIDATES}
-        rows = session.execute(text(_RANK.format(scope=scope)), params).all()
-        ranked.extend((float(score), int(entry)) for entry, score in rows)
+        params |= {"q": query, "limit": limit}
+        ranked.extend(_ranked(session, scope, params, whole=kind == Kind.inquiry))
     ranked.sort(key=lambda r: (-r[0], -r[1]))
     top = ranked[:limit]
     if not top:
@@ -199,12 +233,7 @@ def similar(session: Session, inquiry: Inquiry) -> list[SimilarInquiry]:
     terms = similarity_terms(f"{inquiry.subject or ''}\n{inquiry.message}")
     if not terms:
         return []
-    params: dict[str, Any] = {
-        "office": inquiry.office_code,
-        "self": inquiry.id,
-        "limit": SIMILAR,
-        "candidates": CANDIDATES,
-    }
+    params: dict[str, Any] = {"office": inquiry.office_code, "self": inquiry.id, "limit": SIMILAR}
     scope = (
         "e.kind = 'inquiry' AND e.office_code = :office AND e.answer IS NOT NULL"
         " AND e.inquiry_id <> :self"
@@ -212,18 +241,13 @@ def similar(session: Session, inquiry: Inquiry) -> list[SimilarInquiry]:
     columns = "e.inquiry_id, i.reference, e.title, e.body, e.answer, e.answered_at"
     if session.get_bind().dialect.name == "postgresql":
         params["q"] = tsquery(terms, "|")
-        statement = text(
-            "WITH candidates AS ("  # noqa: S608 (constant fragments of this module only)
-            " SELECT e.id, e.document FROM search_entry e"
-            f" WHERE e.document @@ to_tsquery('simple', :q) AND {scope}"
-            " ORDER BY e.id DESC LIMIT :candidates),"
-            " top AS ("
-            " SELECT c.id, ts_rank(c.document, to_tsquery('simple', :q)) AS score"
-            " FROM candidates c ORDER BY score DESC, c.id DESC LIMIT :limit)"
-            f" SELECT top.score, {columns}"
-            " FROM top JOIN search_entry e ON e.id = top.id JOIN inquiry i ON i.id = e.inquiry_id"
-            " ORDER BY top.score DESC, top.id DESC"
-        )
+        top = _ranked(session, scope, params, whole=True)
+        details = text(
+            f"SELECT e.id, {columns} FROM search_entry e"  # noqa: S608 (constants only)
+            " JOIN inquiry i ON i.id = e.inquiry_id WHERE e.id = ANY(:ids)"
+        ).columns(**_TYPES)
+        found = {r.id: r for r in session.execute(details, {"ids": [e for _, e in top]})}
+        rows = [(score, found[entry]) for score, entry in top]
     else:
         params["q"] = fts5_query(terms, "OR")
         statement = text(
@@ -232,8 +256,8 @@ def similar(session: Session, inquiry: Inquiry) -> list[SimilarInquiry]:
             " JOIN inquiry i ON i.id = e.inquiry_id"
             f" WHERE search_fts MATCH :q AND {scope} ORDER BY {_BM25} LIMIT :limit"
         )
-    typed = statement.bindparams(bindparam("self", type_=Uuid())).columns(**_TYPES)
-    rows = session.execute(typed, params).all()
+        typed = statement.bindparams(bindparam("self", type_=Uuid())).columns(**_TYPES)
+        rows = [(float(r.score), r) for r in session.execute(typed, params)]
     return [
         SimilarInquiry(
             id=r.inquiry_id,
@@ -242,7 +266,7 @@ def similar(session: Session, inquiry: Inquiry) -> list[SimilarInquiry]:
             question=" ".join(scrub(r.body).split()),
             answer=scrub(r.answer).strip(),
             answered_at=r.answered_at,
-            score=round(float(r.score), 6),
+            score=round(score, 6),
         )
-        for r in rows
+        for score, r in rows
     ]
