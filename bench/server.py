@@ -52,9 +52,13 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str | None = None, workers: int = 1
+    database_url: str | None = None,
+    workers: int = 1,
+    app: str = "app.asgi:app",
+    migrate: bool = True,
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """Migrate and serve on a free port; yields the port and the server's environment."""
+    """Migrate (unless told not to) and serve ``app`` on a free port; yields the port and
+    the server's environment."""
     with tempfile.TemporaryDirectory(prefix="infodesk-bench-") as tmp:
         env = {
             **os.environ,
@@ -63,13 +67,16 @@ def running_server(
             "INFODESK_DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
         }
         port = free_port()
-        subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, check=True)
+        if migrate:
+            subprocess.run(
+                [sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, check=True
+            )
         server = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "app.asgi:app",
+                app,
                 "--host",
                 "127.0.0.1",
                 "--port",
