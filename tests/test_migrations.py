@@ -21,7 +21,8 @@ def test_upgrade_has_no_drift_and_downgrades_to_base(databases: Databases, kind:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={
+                connection,
+                opts={
                     "compare_type": True,
                     "compare_server_default": True,
                     "include_object": include_object,
