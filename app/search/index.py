@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import Connection, Text, Uuid, bindparam, text, update
+from sqlalchemy import Connection, Text, Uuid, bindparam, text
 from sqlmodel import Session
 
 from app.core.db import UTCDateTime
@@ -32,14 +32,17 @@ def _without_name(answer: str, name: str | None) -> str:
 def index_answer(session: Session, inquiry: Inquiry, answer: str, at: datetime) -> None:
     """Make the inquiry findable by its question and this answer (the latest one wins)."""
     answer = _without_name(answer, inquiry.requester_name)
-    result = session.execute(
-        update(SearchEntry)
-        .where(SearchEntry.inquiry_id == inquiry.id)  # type: ignore[arg-type]
-        .values(answer=answer, answered_at=at)
+    table = SearchEntry.__table__  # type: ignore[attr-defined]
+    # On the session's connection, which does not flush: the inquiry's pending changes
+    # are flushed by the workflow with the rest, not once more here (an extra UPDATE of
+    # the inquiry and of its many indexes).
+    connection = session.connection()
+    result = connection.execute(
+        table.update().where(table.c.inquiry_id == inquiry.id).values(answer=answer, answered_at=at)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(
-            SearchEntry(
+    if result.rowcount == 0:
+        connection.execute(
+            table.insert().values(
                 kind="inquiry",
                 inquiry_id=inquiry.id,
                 office_code=inquiry.office_code,
@@ -49,7 +52,6 @@ def index_answer(session: Session, inquiry: Inquiry, answer: str, at: datetime) 
                 answered_at=at,
             )
         )
-        session.flush()
 
 
 def install() -> None:
