@@ -43,6 +43,7 @@ bench: $(STAMP)  ## the benchmarks reported in the README (all but the first two
 	$(BIN)/python -m bench.bench_delivery
 	$(BIN)/python -m bench.bench_survey
 	$(BIN)/python -m bench.bench_reports
+	$(BIN)/python -m bench.bench_templates
 	$(BIN)/python -m bench.bench_search
 
 clean:
