@@ -38,6 +38,10 @@ from app.search.text import (
 # fewer than a page match there, the newest CANDIDATES matches of all (see _ranked).
 WINDOW = 3000
 CANDIDATES = 1000
+# A similarity query (its question's words joined by OR) matches nearly every entry of
+# the window, and ranking costs per match and word: a smaller window, fewer words.
+SIMILAR_WINDOW = 1500
+SIMILAR_WORDS = 10
 SIMILAR = 5
 _HEADLINE = f"StartSel={START_MARK}, StopSel={STOP_MARK}, MaxWords=35, MinWords=15"
 _TYPES: dict[str, TypeEngine[Any]] = {
@@ -132,7 +136,7 @@ _RANK_ALL = (
 
 
 def _ranked(
-    session: Session, scope: str, params: dict[str, Any], *, whole: bool
+    session: Session, scope: str, params: dict[str, Any], *, whole: bool, window: int = WINDOW
 ) -> list[tuple[float, int]]:
     """(score, entry id) of the best ``params["limit"]`` matches in ``scope``.
 
@@ -143,7 +147,7 @@ def _ranked(
     among them (recent answers are the likelier to be current), and only one that does
     not, and so is rare, goes to the GIN index (``whole``: scopes too large for the
     window alone)."""
-    params = params | {"window": WINDOW, "candidates": CANDIDATES}
+    params = params | {"window": window, "candidates": CANDIDATES}
     rows = session.execute(text(_RANK_RECENT.format(scope=scope)), params).all()
     if whole and len(rows) < params["limit"]:
         rows = session.execute(text(_RANK_ALL.format(scope=scope)), params).all()
@@ -230,7 +234,7 @@ def search(
 
 def similar(session: Session, inquiry: Inquiry) -> list[SimilarInquiry]:
     """The answered inquiries of the same office most like ``inquiry``'s question."""
-    terms = similarity_terms(f"{inquiry.subject or ''}\n{inquiry.message}")
+    terms = similarity_terms(f"{inquiry.subject or ''}\n{inquiry.message}", SIMILAR_WORDS)
     if not terms:
         return []
     params: dict[str, Any] = {"office": inquiry.office_code, "self": inquiry.id, "limit": SIMILAR}
@@ -241,7 +245,7 @@ def similar(session: Session, inquiry: Inquiry) -> list[SimilarInquiry]:
     columns = "e.inquiry_id, i.reference, e.title, e.body, e.answer, e.answered_at"
     if session.get_bind().dialect.name == "postgresql":
         params["q"] = tsquery(terms, "|")
-        top = _ranked(session, scope, params, whole=True)
+        top = _ranked(session, scope, params, whole=True, window=SIMILAR_WINDOW)
         details = text(
             f"SELECT e.id, {columns} FROM search_entry e"  # noqa: S608 (constants only)
             " JOIN inquiry i ON i.id = e.inquiry_id WHERE e.id = ANY(:ids)"
