@@ -363,7 +363,9 @@ def answer(
 ) -> InquiryDetail:
     """Send the answer, by hand or from a template (its placeholders filled from the
     inquiry; ``message`` then adds text after it). The message records the template's
-    version. The first answer or escalation fixes the SLA outcome."""
+    version. A template that does not exist or is another office's is a 404
+    `template_not_found`, an archived one a 409 `template_archived`. The first answer or
+    escalation fixes the SLA outcome."""
     workflow = _workflow(request, session, principal, inquiry_id)
     workflow.answer(data.message, if_match, data.template)
     return _action_result(request, session, principal, workflow, response)
