@@ -14,7 +14,7 @@ from app.search.text import fts5_query, query_terms, tsquery
 
 # Up to this many matching inquiries are fetched as a list of ids; a query matching more
 # is checked inquiry by inquiry along the queue's own order instead.
-FEW = 5000
+FEW = 1500
 
 
 def text_condition(session: Session, query: str, office_code: str | None) -> Any:
@@ -44,8 +44,6 @@ def text_condition(session: Session, query: str, office_code: str | None) -> Any
     # Many: the queue walks its own index and asks each inquiry's entry; OFFSET 0 keeps
     # PostgreSQL from turning this EXISTS into a join over all the matches.
     per_inquiry = (
-        select(SearchEntry.id)
-        .where(SearchEntry.inquiry_id == Inquiry.id, match)
-        .offset(0)
+        select(SearchEntry.id).where(SearchEntry.inquiry_id == Inquiry.id, match).offset(0)
     )
     return exists(per_inquiry)
