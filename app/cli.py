@@ -222,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line."""
+    # Every table, and the SQLite functions that the search index's triggers call: the
+    # worker and the IMAP poller write inquiries without importing app.search.
+    import app.models  # noqa: F401
+
     args = build_parser().parse_args(argv)
     return int(args.handler(args))
 
