@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
 
 class Kind(StrEnum):
@@ -15,6 +15,19 @@ class Kind(StrEnum):
     inquiry = "inquiry"
     template = "template"
     article = "article"
+
+
+_HIT_EXAMPLE: dict[str, JsonValue] = {
+    "kind": "inquiry",
+    "id": "0f8b8c1e-6b5e-4a8e-9d7c-1c2f3a4b5c6d",
+    "reference": "IQ-S4KF9VY5",
+    "office_code": "KANWIL-ACEH",
+    "title": "Kiriman tertahan",
+    "snippet": "Paket <mark>kiriman</mark> saya tertahan di kantor pos",
+    "answer_snippet": "Untuk <mark>pengiriman</mark> barang kiriman ...",
+    "answered_at": "2026-11-30T09:12:00Z",
+    "score": 0.61,
+}
 
 
 class SearchHit(BaseModel):
@@ -33,29 +46,15 @@ class SearchHit(BaseModel):
     answered_at: datetime | None = None
     score: float = Field(description="relevance; higher is better")
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "kind": "inquiry",
-                    "id": "0f8b8c1e-6b5e-4a8e-9d7c-1c2f3a4b5c6d",
-                    "reference": "IQ-S4KF9VY5",
-                    "office_code": "KANWIL-ACEH",
-                    "title": "Kiriman tertahan",
-                    "snippet": "Paket <mark>kiriman</mark> saya tertahan di kantor pos",
-                    "answer_snippet": "Untuk <mark>pengiriman</mark> barang kiriman ...",
-                    "answered_at": "2026-11-30T09:12:00Z",
-                    "score": 0.61,
-                }
-            ]
-        }
-    }
+    model_config = {"json_schema_extra": {"examples": [_HIT_EXAMPLE]}}
 
 
 class SearchPage(BaseModel):
     """The best results, best first."""
 
     items: list[SearchHit]
+
+    model_config = {"json_schema_extra": {"examples": [{"items": [_HIT_EXAMPLE]}]}}
 
 
 class SimilarInquiry(BaseModel):
@@ -74,3 +73,23 @@ class SimilarList(BaseModel):
     """Up to five answered inquiries of the same office, the most similar first."""
 
     items: list[SimilarInquiry]
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "0f8b8c1e-6b5e-4a8e-9d7c-1c2f3a4b5c6d",
+                            "reference": "IQ-S4KF9VY5",
+                            "subject": "Kiriman dari Jepang",
+                            "question": "Paket kiriman saya dari Jepang tertahan di kantor pos.",
+                            "answer": "Silakan lengkapi invoice dan bukti bayar melalui portal.",
+                            "answered_at": "2026-11-30T09:12:00Z",
+                            "score": 0.43,
+                        }
+                    ]
+                }
+            ]
+        }
+    }
