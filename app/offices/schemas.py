@@ -11,14 +11,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     field_validator,
 )
 from pydantic.config import JsonDict
 
-from app.core.schemas import Input
+from app.core.schemas import EmailAddress, Input
 
 OFFICE_CODE_PATTERN = r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$"
 
@@ -72,7 +71,7 @@ class OfficeCreate(Input):
     code: OfficeCode
     name: OfficeName
     timezone: TimeZoneName = "Asia/Jakarta"
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     active: bool = True
 
 
@@ -85,7 +84,7 @@ class OfficeUpdate(Input):
 
     name: OfficeName | None = None
     timezone: TimeZoneName | None = None
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     active: bool | None = None
 
     @field_validator("name", "timezone", "active", mode="before")

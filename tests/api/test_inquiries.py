@@ -30,7 +30,7 @@ def new_inquiry(**overrides: Any) -> dict[str, Any]:
             "email": "cut.nyak@example.com",
             "phone": "0812-3456-7890",
             "nik": "1171024108900001",
-            "npwp": "01.234.567.8-901.000",
+            "npwp": "01.234.567.4-901.000",
         },
         "subject": "Barang kiriman tertahan",
         "message": "Paket saya tertahan, apa yang harus saya lakukan?",
@@ -86,7 +86,7 @@ def test_intake_returns_a_receipt_with_the_sla(client: TestClient, auth: TokenFa
 
     inquiry = client.get(f"/v1/inquiries/{receipt['id']}", headers=auth("officer")).json()
     assert inquiry["requester"]["phone"] == "+6281234567890"
-    assert inquiry["requester"]["npwp"] == "012345678901000"
+    assert inquiry["requester"]["npwp"] == "012345674901000"
     assert [d["number"] for d in inquiry["documents"]] == [
         "12612345675",
         "CSQU3054383",
@@ -596,10 +596,10 @@ def test_reescalation_keeps_the_ticket_number(client: TestClient, auth: TokenFac
 
 
 def test_documents_with_tax_numbers_are_masked(client: TestClient, auth: TokenFactory) -> None:
-    body = new_inquiry(documents=[{"type": "npwp", "number": "01.234.567.8-901.000"}])
+    body = new_inquiry(documents=[{"type": "npwp", "number": "01.234.567.4-901.000"}])
     iid = post(client, auth, body).json()["id"]
     officer = client.get(f"/v1/inquiries/{iid}", headers=auth("officer")).json()
-    assert officer["documents"][0]["number"] == "012345678901000"
+    assert officer["documents"][0]["number"] == "012345674901000"
     head = client.get(f"/v1/inquiries/{iid}", headers=auth("head")).json()
     assert head["documents"][0]["number"] == "0123*********00"
 
