@@ -39,9 +39,9 @@ def bounded(value: str, name: str, limit: int = MAX_INPUT) -> str:
 
 # ---------------------------------------------------------------------------- email
 
-# Each part is checked by email-validator next to a part known to be valid, so that the
-# message can say which part is wrong without reading the library's English.
-_VALID_LOCAL: Final = "x"
+# When email-validator refuses an address, the local part is checked again next to a
+# domain known to be valid, so that the message can say which part is wrong without
+# reading the library's English.
 _VALID_DOMAIN: Final = "example.com"
 
 
@@ -86,9 +86,9 @@ def normalize_email(value: str) -> str:
     local, sep, domain = text.partition("@")
     if not sep or "@" in domain:
         raise IdentifierError("Email must contain exactly one @")
-    if _email_valid(f"{local}@{_VALID_DOMAIN}") is None:
+    ascii_email = _email_valid(text)
+    if ascii_email is None and _email_valid(f"{local}@{_VALID_DOMAIN}") is None:
         raise IdentifierError("Email local part is not valid")
-    ascii_email = _email_valid(f"{_VALID_LOCAL}@{domain}")
     labels = domain.split(".")
     if ascii_email is None or len(labels) < 2 or labels[-1].isdigit():
         raise IdentifierError("Email domain is not valid")
