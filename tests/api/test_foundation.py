@@ -105,6 +105,27 @@ def test_office_validation_points_at_fields(client: TestClient, auth: TokenFacto
     _assert_problem(null, 422, "validation_failed")
 
 
+@pytest.mark.parametrize(
+    ("email", "stored"),
+    [
+        (" Sabang@Example.GO.ID ", "Sabang@example.go.id"),
+        ("sabang@mail.local", None),  # a reserved domain: the requester's email rule
+        ("sabang@example.c0m0", "sabang@example.c0m0"),
+        ("s\u00e4bang@example.go.id", None),  # ASCII only, like a requester's
+    ],
+)
+def test_office_email_follows_the_requesters_email_rule(
+    client: TestClient, auth: TokenFactory, email: str, stored: str | None
+) -> None:
+    response = client.patch("/v1/offices/KANWIL-ACEH", json={"email": email}, headers=auth("admin"))
+    if stored is None:
+        body = _assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == ["#/email"]  # type: ignore[index]
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["email"] == stored
+
+
 def test_office_writes_need_admin(client: TestClient, auth: TokenFactory) -> None:
     body = {"code": "KPPBC-X", "name": "X"}
     _assert_problem(
