@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str = "infodesk"
     jwks_cache_seconds: int = Field(default=3600, ge=0)
+    # Keys older than this are dropped when the identity provider cannot be reached, so a
+    # key it has withdrawn stops verifying tokens even while its JWKS endpoint is down.
+    jwks_max_stale_seconds: int = Field(default=6 * 3600, ge=0)
+    # The longest lifetime (exp - iat) a token may have; tokens without iat are refused.
+    jwt_max_lifetime_seconds: int = Field(default=12 * 3600, gt=0)
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     calendar_cache_seconds: float = Field(default=5.0, ge=0)
