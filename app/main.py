@@ -195,7 +195,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         static_url="/static/docs",
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
         lifespan=_lifespan,
     )
     install_error_handlers(app)
@@ -215,6 +216,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(complaints_router)
     app.include_router(reports_router)
     _api_routes_first(app)
+    app.state.settings = settings
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory

@@ -22,6 +22,7 @@ from app.calendar.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.schemas import RowId
 from app.core.security import CurrentPrincipal, Principal, Role, require_roles
 
 router = APIRouter(prefix="/v1/offices/{code}/calendar", tags=["calendar"])
@@ -165,7 +166,9 @@ def add_override(
     responses=problem_responses(401, 403, 404),
     dependencies=[AdminOnly],
 )
-def delete_override(code: str, override_id: int, request: Request, session: SessionDep) -> Response:
+def delete_override(
+    code: str, override_id: RowId, request: Request, session: SessionDep
+) -> Response:
     """Remove an override (admin); open inquiries' due times are recomputed."""
     moved = service.delete_override(
         session=session, cache=_cache(request), office_code=code, override_id=override_id

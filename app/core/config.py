@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -27,6 +29,9 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str = "infodesk"
+    # An HS256 secret beside the identity provider's key lets whoever holds the secret mint
+    # tokens the provider never issued; production refuses it unless this says otherwise.
+    jwt_allow_hs256_with_idp: bool = False
     jwks_cache_seconds: int = Field(default=3600, ge=0)
     # Keys older than this are dropped when the identity provider cannot be reached, so a
     # key it has withdrawn stops verifying tokens even while its JWKS endpoint is down.
@@ -34,6 +39,13 @@ class Settings(BaseSettings):
     # The longest lifetime (exp - iat) a token may have; tokens without iat are refused.
     jwt_max_lifetime_seconds: int = Field(default=12 * 3600, gt=0)
     log_level: str = "INFO"
+    # Swagger UI and ReDoc (/docs, /redoc): open in development, off in production unless
+    # set. The OpenAPI document itself (/openapi.json) is the public contract and stays.
+    docs_enabled: bool | None = None
+    # /metrics: "open", "token" (a Bearer INFODESK_METRICS_TOKEN, as Prometheus sends
+    # with its bearer_token_file) or "off"; open in development, off in production unless set.
+    metrics_access: Literal["open", "token", "off"] | None = None
+    metrics_token: str | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     calendar_cache_seconds: float = Field(default=5.0, ge=0)
     # Where requesters reach the service's public pages (satisfaction survey, ticket status).
@@ -92,8 +104,14 @@ class Settings(BaseSettings):
             self.jwt_secret = DEVELOPMENT_JWT_SECRET
         if self.env != "development" and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             raise ValueError("the built-in development JWT secret is refused outside development")
-        if self.jwt_secret is not None and self.env != "development" and len(self.jwt_secret) < 32:
-            raise ValueError("INFODESK_JWT_SECRET must be at least 32 characters in production")
+        if self.env != "development":
+            self._refuse_weak_production_settings()
+        if self.docs_enabled is None:
+            self.docs_enabled = self.env == "development"
+        if self.metrics_access is None:
+            self.metrics_access = "open" if self.env == "development" else "off"
+        if self.metrics_access == "token" and not self.metrics_token:
+            raise ValueError("INFODESK_METRICS_ACCESS=token needs INFODESK_METRICS_TOKEN")
         if self.jwt_public_key and self.jwt_jwks_url:
             raise ValueError("set INFODESK_JWT_PUBLIC_KEY or INFODESK_JWT_JWKS_URL, not both")
         if not (self.jwt_secret or self.jwt_public_key or self.jwt_jwks_url):
@@ -103,9 +121,48 @@ class Settings(BaseSettings):
             )
         return self
 
+    def _refuse_weak_production_settings(self) -> None:
+        secret = self.jwt_secret
+        if secret is not None:
+            if DEVELOPMENT_JWT_SECRET in secret.strip().casefold():
+                raise ValueError(
+                    "INFODESK_JWT_SECRET is derived from the development secret; "
+                    "generate one, e.g. `openssl rand -base64 48`"
+                )
+            if len(secret) < 32 or estimated_entropy_bits(secret) < MIN_SECRET_BITS:
+                raise ValueError(
+                    "INFODESK_JWT_SECRET is too guessable: use at least 32 random characters "
+                    f"(about {MIN_SECRET_BITS} bits), e.g. `openssl rand -base64 48`"
+                )
+            if (self.jwt_public_key or self.jwt_jwks_url) and not self.jwt_allow_hs256_with_idp:
+                raise ValueError(
+                    "INFODESK_JWT_SECRET beside the identity provider's key lets the secret's "
+                    "holders mint tokens; remove it or set INFODESK_JWT_ALLOW_HS256_WITH_IDP=true"
+                )
+        if self.jwt_jwks_url and not self.jwt_jwks_url.lower().startswith("https://"):
+            raise ValueError("INFODESK_JWT_JWKS_URL must be an https:// URL in production")
+        if self.metrics_token is not None and (
+            len(self.metrics_token) < 32 or estimated_entropy_bits(self.metrics_token) < 128
+        ):
+            raise ValueError("INFODESK_METRICS_TOKEN is too guessable: use 32+ random characters")
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+# A secret must carry at least this many bits by the estimate below.
+MIN_SECRET_BITS = 128
+
+
+def estimated_entropy_bits(secret: str) -> float:
+    """A generous estimate of a secret's entropy: its length times the Shannon entropy of
+    its characters. Random base64 of 32 characters scores about 150 bits; a repeated
+    character, a word or a short pattern repeated scores far below 128."""
+    counts = Counter(secret)
+    total = len(secret)
+    per_char = -sum(n / total * math.log2(n / total) for n in counts.values())
+    return total * per_char
 
 
 @lru_cache

@@ -216,9 +216,9 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    # Where it happened, but not the message: messages of validation and database errors
-    # can quote what a requester sent.
+def log_unexpected(exc: BaseException) -> None:
+    """Log where an unexpected error happened, never its message: messages of validation
+    and database errors can quote what a requester sent."""
     logger.error(
         "unhandled error",
         extra={
@@ -226,9 +226,18 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
             "trace": "".join(traceback.format_tb(exc.__traceback__)),
         },
     )
+
+
+def internal_error() -> JSONResponse:
+    """The 500 problem document."""
     return problem_response(
         500, "internal_error", "An unexpected error occurred; quote the request id."
     )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log_unexpected(exc)
+    return internal_error()
 
 
 def install_error_handlers(app: FastAPI) -> None:

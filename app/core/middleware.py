@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import request_id_var
-from app.core.errors import problem_response
+from app.core.errors import internal_error, log_unexpected, problem_response
 
 access_log = logging.getLogger("infodesk.access")
 
@@ -136,6 +136,14 @@ class RequestMiddleware:
                 if response_started:
                     raise
                 await self._too_large(max_bytes, too_large_code)(scope, receive, send_wrapper)
+            except Exception as exc:
+                # Answered here rather than by Starlette's outermost handler, so that the
+                # 500 carries the request id and the error goes no further: uvicorn would
+                # log it again, message included.
+                log_unexpected(exc)
+                if response_started:
+                    return
+                await internal_error()(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"

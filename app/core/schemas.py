@@ -6,6 +6,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -19,6 +20,11 @@ from pydantic import (
 from app.core.identifiers import IdentifierError, normalize_email
 
 EARLIEST_YEAR, LATEST_YEAR = 1971, 2100
+
+# Integer row ids are 32-bit on PostgreSQL; a larger id is refused (422) before it reaches
+# the database, where SQLite would overflow and PostgreSQL would fail to compare.
+MAX_ROW_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _plausible(value: datetime) -> datetime:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
 from app.core.db import SessionDep, utcnow
 from app.core.errors import problem_responses
 from app.core.fastpath import json_response
-from app.core.schemas import Instant
+from app.core.schemas import Instant, RowId
 from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import intake, queries
 from app.inquiries.models import Inquiry
@@ -329,7 +329,7 @@ def consult(
 )
 def reply(
     inquiry_id: uuid.UUID,
-    consultation_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    consultation_id: RowId,
     data: ConsultationReplyIn,
     request: Request,
     session: SessionDep,

@@ -173,3 +173,36 @@ def test_unexpected_errors_log_no_message(
     assert record.error == "builtins.ValueError"  # type: ignore[attr-defined]
     assert "list_offices" in record.trace  # type: ignore[attr-defined]
     assert "1171024108900001" not in caplog.text
+
+
+def test_a_500_carries_its_request_id_and_goes_no_further(
+    client: TestClient,
+    auth: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(**_kwargs: object) -> None:
+        raise ValueError("NIK 1171024108900001 of Cut Nyak Dhien")
+
+    monkeypatch.setattr("app.offices.router.service.list_offices", broken)
+    with caplog.at_level("DEBUG"):
+        response = client.get(
+            "/v1/offices", headers={**auth("officer"), "X-Request-ID": "req-500-check"}
+        )
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-500-check"
+    assert response.json()["request_id"] == "req-500-check"
+    # Logged once, by the service, without the message; no other logger repeats it.
+    assert [r.getMessage() for r in caplog.records].count("unhandled error") == 1
+    assert "1171024108900001" not in caplog.text
+
+
+@pytest.mark.parametrize("override_id", ["99999999999999999999999", "2147483648", "0"])
+def test_row_ids_out_of_range_are_refused_before_the_database(
+    client: TestClient, auth: TokenFactory, override_id: str
+) -> None:
+    response = client.delete(
+        f"/v1/offices/KANWIL-ACEH/calendar/overrides/{override_id}", headers=auth("admin")
+    )
+    _assert_problem(response, 422, "validation_failed")
+    assert "x-request-id" in response.headers
