@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
@@ -172,10 +173,15 @@ def _api_routes_first(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # One worker thread per pooled connection: a request that runs never waits for a
+    # connection behind another thread's idle one, and the pool timeout stays a safety net.
+    settings = get_settings()
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
     # The holiday table takes ~150 ms to build; do it before the first request needs it.
     await run_in_threadpool(indonesian_holidays, SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR + 1)
     # `infodesk serve` delivers the outbox itself unless INFODESK_EMBEDDED_WORKER=false.
-    worker = BackgroundWorker() if get_settings().embedded_worker else None
+    worker = BackgroundWorker() if settings.embedded_worker else None
     if worker is not None:
         worker.start()
     try:

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     # The longest lifetime (exp - iat) a token may have; tokens without iat are refused.
     jwt_max_lifetime_seconds: int = Field(default=12 * 3600, gt=0)
     log_level: str = "INFO"
+    # Database waits. A request waiting for a row lock gives up after db_lock_timeout_ms
+    # (503, Retry-After), a statement after db_statement_timeout_ms, and a request waiting
+    # for a pooled connection after db_pool_timeout_seconds. The worker threads that run
+    # requests number db_pool_size + db_max_overflow, one connection each (docs/security.md).
+    db_lock_timeout_ms: int = Field(default=5000, ge=1)
+    db_statement_timeout_ms: int = Field(default=30000, ge=0)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     # Swagger UI and ReDoc (/docs, /redoc): open in development, off in production unless
     # set. The OpenAPI document itself (/openapi.json) is the public contract and stays.
     docs_enabled: bool | None = None

@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.core.config import get_settings
+from app.core.errors import RETRY_SOON, DatabaseBusy
 
 # Stable constraint names, so that migrations can drop and alter them on both databases.
 NAMING_CONVENTION = {
@@ -68,13 +69,14 @@ def utcnow() -> datetime:
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    busy_ms = get_settings().db_lock_timeout_ms
     cursor = dbapi_connection.cursor()
     # SQLite ignores foreign keys unless asked, per connection.
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets readers go on while one writer commits; the work queue reads a lot.
     cursor.execute("PRAGMA journal_mode=WAL")
     # Wait for a competing writer instead of failing at once with "database is locked".
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     # Safe with WAL (a crash may lose the last commits, never corrupt) and much faster.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -93,8 +95,10 @@ def _begin(conn: Any) -> None:
 WRITE_OPTION = "infodesk_writes"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` configured for the service's needs on SQLite or PostgreSQL."""
+def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engine:
+    """An engine for ``url`` configured for the service's needs on SQLite or PostgreSQL;
+    ``timeouts=False`` for migrations, whose statements may rightly take long."""
+    settings = get_settings()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -106,7 +110,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             # Statement parameters carry personal data; keep them out of errors and logs.
             hide_parameters=True,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": settings.db_lock_timeout_ms / 1000,
+            },
             poolclass=StaticPool if in_memory else None,
         )
         event.listen(engine, "connect", _configure_sqlite)
@@ -120,13 +127,23 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    options = ""
+    if timeouts:
+        # Server-side limits, so that a held lock or a runaway query frees the connection:
+        # the request gets a 503 with Retry-After rather than waiting for ever.
+        options = (
+            f"-c lock_timeout={settings.db_lock_timeout_ms} "
+            f"-c statement_timeout={settings.db_statement_timeout_ms}"
+        )
     return create_engine(
         parsed,
         echo=echo,
         hide_parameters=True,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={"options": options} if options else {},
     )
 
 
@@ -201,8 +218,12 @@ def get_session(request: Request) -> Iterator[Session]:
     if request.method in _READ_METHODS:
         yield from _request_session(engine)
     elif engine.dialect.name == "sqlite":
-        with _SQLITE_WRITER:
+        if not _SQLITE_WRITER.acquire(timeout=get_settings().db_lock_timeout_ms / 1000):
+            raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
+        try:
             yield from _request_session(writer(engine))
+        finally:
+            _SQLITE_WRITER.release()
     else:
         yield from _request_session(writer(engine))
 

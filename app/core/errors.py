@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.context import request_id_var
@@ -64,6 +65,15 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     status, code, title = 403, "forbidden", "Not allowed"
+
+
+class DatabaseBusy(DomainError):
+    """A lock or a connection was not free in time; the client may retry shortly."""
+
+    status, code, title = 503, "database_busy", "Busy"
+
+
+RETRY_SOON = {"Retry-After": "2"}
 
 
 class RateLimited(DomainError):
@@ -206,8 +216,27 @@ async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database error: %s", type(getattr(exc, "orig", exc)).__name__)
+# SQLSTATEs of a lock wait or statement that ran out of time (PostgreSQL), and SQLite's
+# message when its busy timeout ran out.
+_BUSY_SQLSTATES = frozenset({"55P03", "57014"})
+
+
+async def _database_timeout(_request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database busy: %s", type(getattr(exc, "orig", exc)).__name__)
+    return problem_response(
+        503,
+        "database_busy",
+        "The resource is busy; try again shortly.",
+        title="Busy",
+        headers=RETRY_SOON,
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in _BUSY_SQLSTATES or "database is locked" in str(orig):
+        return await _database_timeout(request, exc)
+    logger.error("database error: %s", type(orig).__name__)
     return problem_response(
         503,
         "database_unavailable",
@@ -248,6 +277,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_timeout)
     app.add_exception_handler(Exception, _unexpected)
 
 
