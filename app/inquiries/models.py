@@ -92,6 +92,11 @@ class Inquiry(SQLModel, table=True):
         default=None, sa_column=Column(String(64), nullable=True, unique=True)
     )
     escalated_unit_code: str | None = Field(default=None, sa_column=Column(String(64)))
+    # The home office of the unit escalated to (from the office's unit directory): a unit
+    # token sees the ticket only with this office in its claims.
+    escalated_unit_office: str | None = Field(default=None, sa_column=Column(String(32)))
+    # The last reopening; unit work from before it is no longer the unit's to see.
+    reopened_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
@@ -154,6 +159,7 @@ class Consultation(SQLModel, table=True):
     inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False, index=True)
     with_role: str = Field(sa_column=Column(String(16), nullable=False))
     unit_code: str | None = Field(default=None, sa_column=Column(String(64)))
+    unit_office_code: str | None = Field(default=None, sa_column=Column(String(32)))
     question: str = Field(sa_column=Column(Text, nullable=False))
     asked_by: str = Field(sa_column=Column(String(200), nullable=False))
     asked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

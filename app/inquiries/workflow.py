@@ -25,6 +25,7 @@ from app.inquiries.models import Consultation, Inquiry, InquiryMessage, OutboxMe
 from app.inquiries.schemas import ConsultationIn, EscalateIn
 from app.inquiries.states import TRANSITIONS, Status
 from app.inquiries.tickets import TicketNumberAllocator
+from app.offices import units
 from app.sla.engine import SlaPolicy
 from app.sla.policies import PolicyCache, to_engine
 
@@ -230,11 +231,17 @@ class Workflow:
     def consult(self, data: ConsultationIn, if_match: str | None) -> Consultation:
         """Ask a coordinator, the supervisor or a related unit; internal only."""
         before = self._begin("consult", if_match)
+        unit_office = None
+        if data.unit_code is not None:
+            unit_office = units.find_unit(
+                session=self.session, office_code=self.inquiry.office_code, unit_code=data.unit_code
+            ).home_office_code
         self._claim_if_new(before)
         consultation = Consultation(
             inquiry_id=self.inquiry.id,
             with_role=data.with_,
             unit_code=data.unit_code,
+            unit_office_code=unit_office,
             question=data.question,
             asked_by=self.principal.sub,
             asked_at=self.now,
@@ -256,10 +263,8 @@ class Workflow:
         if consultation is None or consultation.inquiry_id != self.inquiry.id:
             raise NotFound("No such consultation.")
         principal = self.principal
-        is_unit_addressee = (
-            consultation.with_role == "unit"
-            and Role.unit in principal.roles
-            and principal.unit == consultation.unit_code
+        is_unit_addressee = consultation.with_role == "unit" and access.unit_consulted(
+            principal, self.inquiry, consultation
         )
         if not is_unit_addressee:
             access.ensure_may(principal, "reply", self.inquiry)
@@ -302,9 +307,12 @@ class Workflow:
         """Hand over to a unit with a ticket number, which the requester receives. An
         inquiry escalated before keeps its number: the requester already has it."""
         before = self._begin("escalate", if_match)
+        inquiry = self.inquiry
+        unit = units.find_unit(
+            session=self.session, office_code=inquiry.office_code, unit_code=data.unit_code
+        )
         self._claim_if_new(before)
         self._end_pause()
-        inquiry = self.inquiry
         number = inquiry.ticket_number
         if number is None:
             tz = self.calendars.get(self.session, inquiry.office_code).tz
@@ -313,6 +321,7 @@ class Workflow:
             )
         inquiry.ticket_number = number
         inquiry.escalated_unit_code = data.unit_code
+        inquiry.escalated_unit_office = unit.home_office_code
         inquiry.escalated_at = self.now
         body = texts.escalation_notice(
             inquiry.requester_name, inquiry.reference, number, data.message, self._survey_url()
@@ -358,4 +367,5 @@ class Workflow:
         """Take a closed inquiry up again; its SLA outcome stays as it was."""
         before = self._begin("reopen", if_match)
         self.inquiry.closed_at = None
+        self.inquiry.reopened_at = self.now
         return self._finish("reopen", before, Status.in_progress, {})

@@ -6,8 +6,8 @@ from sqlmodel import Session, col, select
 
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, PreconditionFailed
-from app.offices.defaults import DEFAULT_OFFICES, DEFAULT_TIMEZONE
-from app.offices.models import Office
+from app.offices.defaults import DEFAULT_OFFICES, DEFAULT_TIMEZONE, DEFAULT_UNITS
+from app.offices.models import Office, OfficeUnit
 from app.offices.schemas import OfficeCreate, OfficeUpdate
 
 
@@ -63,5 +63,11 @@ def load_default_offices(*, session: Session) -> int:
         return 0
     for code, name in DEFAULT_OFFICES:
         session.add(Office(code=code, name=name, timezone=DEFAULT_TIMEZONE))
+    session.flush()
+    for code, _name in DEFAULT_OFFICES:
+        for unit_code, unit_name in DEFAULT_UNITS:
+            session.add(
+                OfficeUnit(office_code=code, code=unit_code, name=unit_name, home_office_code=code)
+            )
     session.flush()
     return len(DEFAULT_OFFICES)

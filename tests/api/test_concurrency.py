@@ -33,6 +33,12 @@ def office(live_client: TestClient, auth: TokenFactory) -> str:
         "/v1/offices", json={"code": code, "name": "Race"}, headers=auth("admin", office=None)
     )
     assert response.status_code == 201, response.text
+    units = live_client.put(
+        f"/v1/offices/{code}/units",
+        json={"items": [{"code": "RACE", "name": "Race unit"}]},
+        headers=auth("admin", office=None),
+    )
+    assert units.status_code == 200, units.text
     return code
 
 

@@ -380,8 +380,8 @@ def test_escalation_ticket_and_public_lookup(client: TestClient, auth: TokenFact
     assert numbers[0] in one.json()["messages"][-1]["body"]
     assert one.json()["assignee"] == "u1"
 
-    unit = auth("unit", office=None, unit="PERBEND", sub="unit-1")
-    other_unit = auth("unit", office=None, unit="P2")
+    unit = auth("unit", office=OFFICE, unit="PERBEND", sub="unit-1")
+    other_unit = auth("unit", office=OFFICE, unit="P2")
     assert client.get(f"/v1/inquiries/{first['id']}", headers=unit).status_code == 200
     assert client.get(f"/v1/inquiries/{first['id']}", headers=other_unit).status_code == 404
     listed = client.get("/v1/inquiries", headers=unit).json()["items"]
@@ -570,7 +570,7 @@ def test_resolve_needs_the_unit_or_a_coordinator(client: TestClient, auth: Token
         client.post(
             f"/v1/inquiries/{iid}/resolve",
             json=message,
-            headers=auth("unit", office=None, unit="PERBEND"),
+            headers=auth("unit", office=OFFICE, unit="PERBEND"),
         ).status_code
         == 404
     )
@@ -623,8 +623,8 @@ def test_a_consulted_unit_reads_and_replies(client: TestClient, auth: TokenFacto
         client, auth, iid, "consultations", {"with": "unit", "unit_code": "P2", "question": "NPD?"}
     )
     cid = asked.json()["id"]
-    p2 = auth("unit", office=None, unit="P2", sub="p2-1")
-    other = auth("unit", office=None, unit="P3")
+    p2 = auth("unit", office=OFFICE, unit="P2", sub="p2-1")
+    other = auth("unit", office=OFFICE, unit="P3")
     assert client.get(f"/v1/inquiries/{iid}", headers=p2).status_code == 200
     assert [i["id"] for i in client.get("/v1/inquiries", headers=p2).json()["items"]] == [iid]
     assert client.get(f"/v1/inquiries/{iid}", headers=other).status_code == 404
@@ -675,8 +675,11 @@ LATER_EXPECTED = {
     ("admin", None, None): {"resolve": 403, "close": 403, "reopen": 403, "messages": 403},
     ("integration", OFFICE, None): {"resolve": 404, "close": 404, "reopen": 404, "messages": 201},
     # P2 sees only what is escalated to it (the resolve case); the rest is unknown to it.
-    ("unit", None, "P2"): {"resolve": 200, "close": 404, "reopen": 404, "messages": 404},
-    ("unit", None, "P9"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
+    ("unit", OFFICE, "P2"): {"resolve": 200, "close": 404, "reopen": 404, "messages": 404},
+    ("unit", OFFICE, "P9"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
+    # A unit of the same code in another office, or without an office, sees nothing.
+    ("unit", "KPPBC-LANGSA", "P2"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
+    ("unit", None, "P2"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
     ("officer", "KPPBC-LANGSA", None): {
         "resolve": 404,
         "close": 404,
