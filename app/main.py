@@ -23,7 +23,7 @@ from app.channels.outbox_router import router as outbox_router
 from app.channels.webhooks_router import router as webhooks_router
 from app.channels.worker import BackgroundWorker
 from app.core.config import Settings, get_settings
-from app.core.db import session_factory
+from app.core.db import session_factory, write_session
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.fastpath import EXTRA_SCHEMAS
 from app.core.logging import configure_logging
@@ -36,6 +36,8 @@ from app.inquiries.public import router as public_router
 from app.inquiries.router import router as inquiries_router
 from app.offices.router import router as offices_router
 from app.ops.router import router as ops_router
+from app.privacy.retention import retention_forever
+from app.privacy.router import router as privacy_router
 from app.sla.policies import PolicyCache
 from app.sla.router import router as sla_router
 
@@ -83,6 +85,11 @@ TAGS = [
     },
     {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
+    {
+        "name": "personal data",
+        "description": "Export and erasure of a person's data, and the audit of identity-number "
+        "reads (UU 27/2022).",
+    },
 ]
 
 
@@ -181,7 +188,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # The holiday table takes ~150 ms to build; do it before the first request needs it.
     await run_in_threadpool(indonesian_holidays, SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR + 1)
     # `infodesk serve` delivers the outbox itself unless INFODESK_EMBEDDED_WORKER=false.
-    worker = BackgroundWorker() if settings.embedded_worker else None
+    worker = BackgroundWorker(extra=(retention_forever,)) if settings.embedded_worker else None
     if worker is not None:
         worker.start()
     try:
@@ -221,11 +228,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_router)
     app.include_router(complaints_router)
     app.include_router(reports_router)
+    app.include_router(privacy_router)
     _api_routes_first(app)
     app.state.settings = settings
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
+    app.state.write_session = write_session
     app.state.public_limiter = RateLimiter(settings.public_lookups_per_minute)
     app.add_middleware(
         RequestMiddleware,

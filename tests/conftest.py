@@ -164,6 +164,7 @@ def app(session: Session) -> Iterator[FastAPI]:
 
     application.dependency_overrides[core_db.get_session] = _test_session
     application.state.session_factory = _shared_session
+    application.state.write_session = _shared_session
     yield application
     application.dependency_overrides.clear()
 

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     imap_timeout_seconds: float = Field(default=30.0, gt=0)
     imap_batch_size: int = Field(default=200, ge=1)
 
+    # -- personal data
+    # Requester data is anonymised this many years after the inquiry was closed (the
+    # worker checks every retention_check_seconds; `infodesk retention` runs it at once).
+    retention_years: int = Field(default=5, ge=1)
+    retention_check_seconds: float = Field(default=86_400.0, gt=0)
+
     # -- evaluation
     # Calendar days a survey stays open after the inquiry's first answer or escalation notice.
     survey_days: int = Field(default=30, ge=1)

@@ -7,7 +7,8 @@ models, migrations and tests run on both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -226,6 +227,26 @@ def get_session(request: Request) -> Iterator[Session]:
             _SQLITE_WRITER.release()
     else:
         yield from _request_session(writer(engine))
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A short transaction of its own that writes, committed on leaving (for example to
+    record a read while the request's own session only reads)."""
+    engine = get_engine()
+    lock = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
+    with lock:
+        yield from _request_session(writer(engine))
+
+
+def audit_session(request: Request, session: Session) -> AbstractContextManager[Session]:
+    """Where a request records an audit entry: its own session, except a read on SQLite,
+    whose session never takes the write lock (upgrading late can fail at once under
+    concurrent writers): that gets a short transaction of its own, committed first."""
+    if request.method in _READ_METHODS and session.get_bind().dialect.name == "sqlite":
+        factory: Callable[[], AbstractContextManager[Session]] = request.app.state.write_session
+        return factory()
+    return nullcontext(session)
 
 
 def _request_session(engine: Engine) -> Iterator[Session]:

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
-from app.core.db import SessionDep, utcnow
+from app.core.db import SessionDep, audit_session, utcnow
 from app.core.errors import problem_responses
 from app.core.fastpath import json_response
 from app.core.schemas import Instant, RowId
 from app.core.security import CurrentPrincipal, Principal
-from app.inquiries import intake, queries
+from app.inquiries import identity_reads, intake, queries
 from app.inquiries.models import Inquiry
 from app.inquiries.schemas import (
     AssignIn,
@@ -59,7 +59,12 @@ def _detail(
     inquiry: Inquiry,
     response: Response,
 ) -> InquiryDetail:
-    detail = _viewer(request, session, principal).detail(inquiry)
+    viewer = _viewer(request, session, principal)
+    detail = viewer.detail(inquiry)
+    shown = identity_reads.shown_in_full(detail)
+    if shown:
+        with audit_session(request, session) as audit:
+            identity_reads.record(audit, principal, inquiry, shown, viewer.now)
     response.headers["ETag"] = detail.etag
     return detail
 
