@@ -171,7 +171,12 @@ IDENTITY_DOCUMENTS = frozenset({"npwp", "nitku", "nppbkc"})
 
 
 def mask(value: str | None) -> str | None:
-    """NIK/NPWP with all but the first four and last two digits hidden."""
+    """NIK/NPWP with all but the first four and last two digits hidden. A short number (a
+    legacy NPPBKC has six digits) keeps only its last two, so at least half of any
+    number is hidden."""
     if value is None:
         return None
-    return value[:4] + "*" * (len(value) - 6) + value[-2:]
+    if len(value) >= 12:
+        return value[:4] + "*" * (len(value) - 6) + value[-2:]
+    shown = min(2, len(value) // 2)
+    return "*" * (len(value) - shown) + value[len(value) - shown :]

@@ -710,3 +710,29 @@ def test_authorisation_matrix_later_actions(
         headers=auth(role, office=office, unit=unit, sub="u9"),
     )
     assert response.status_code == LATER_EXPECTED[(role, office, unit)][action], response.text
+
+
+def test_a_legacy_nppbkc_is_masked_too(client: TestClient, auth: TokenFactory) -> None:
+    body = new_inquiry(documents=[{"type": "nppbkc", "number": "123456"}])
+    iid = post(client, auth, body).json()["id"]
+    officer = client.get(f"/v1/inquiries/{iid}", headers=auth("officer")).json()
+    assert officer["documents"][0] == {"type": "nppbkc", "number": "123456", "legacy": True}
+    head = client.get(f"/v1/inquiries/{iid}", headers=auth("head")).json()
+    assert head["documents"][0]["number"] == "****56"
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("1171024108900001", "1171**********01"),
+        ("012345674901000", "0123*********00"),
+        ("1234567", "*****67"),
+        ("123456", "****56"),
+        ("12", "*2"),
+    ],
+)
+def test_masks_hide_at_least_half(number: str, masked: str) -> None:
+    from app.inquiries.access import mask
+
+    assert mask(number) == masked
+    assert masked.count("*") * 2 >= len(number)
