@@ -32,6 +32,7 @@ from app.core.ratelimit import RateLimiter
 from app.evaluation.complaints_router import router as complaints_router
 from app.evaluation.reports_router import router as reports_router
 from app.evaluation.survey_router import router as survey_router
+from app.inquiries import recompute
 from app.inquiries.public import router as public_router
 from app.inquiries.router import router as inquiries_router
 from app.offices.router import router as offices_router
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     install_error_handlers(app)
+    recompute.subscribe()
     # Starlette tries routes in order, so the busiest come first: SLA arithmetic is asked
     # for by other systems all day long, the probes only every few seconds.
     app.include_router(sla_router)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from app.calendar.cache import CalendarCache, build_calendar, hours_to_json, weekly_hours_of
+from app.calendar.cache import CalendarCache, hours_to_json, weekly_hours_of
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
 from app.calendar.models import CalendarOverride
 from app.calendar.schemas import (
@@ -23,13 +23,11 @@ from app.calendar.schemas import (
     OverrideCreate,
     WeeklyHours,
 )
+from app.core import changes
 from app.core.db import utcnow
 from app.core.errors import NotFound, Unprocessable
 from app.offices.models import Office
 from app.offices.service import get_office
-from app.sla.models import SlaPolicyRecord
-from app.sla.policies import to_engine
-from app.sla.recompute import recompute_open_due_times
 
 
 def _intervals(hours: tuple[tuple[object, object], ...] | list[list[str]]) -> list[Interval]:
@@ -48,16 +46,8 @@ def _after_change(
     session.add(office)
     session.flush()
     cache.invalidate(office.code)
-    calendar = build_calendar(session, office)
-    policies = {r.code: to_engine(r) for r in session.exec(select(SlaPolicyRecord))}
-    return recompute_open_due_times(
-        session=session,
-        calendar=calendar,
-        policies=policies,
-        office_code=office.code,
-        first_day=first_day,
-        last_day=last_day,
-    )
+    # Open inquiries' due times move (app.inquiries.recompute subscribes).
+    return changes.publish(session, changes.CalendarChanged(office.code, first_day, last_day))
 
 
 def list_overrides(*, session: Session, office_code: str) -> list[CalendarOverride]:

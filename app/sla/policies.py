@@ -7,15 +7,14 @@ import time as clock
 
 from sqlmodel import Session, col, select
 
-from app.calendar.cache import CalendarCache, SessionFactory
+from app.calendar.cache import SessionFactory
+from app.core import changes
 from app.core.channels import Channel
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.inquiries.models import Inquiry
 from app.offices.models import Office
 from app.sla.engine import SlaPolicy
 from app.sla.models import DEFAULT_POLICY_CODE, SlaPolicyRecord
-from app.sla.recompute import recompute_open_due_times
 from app.sla.schemas import SlaPolicyWrite
 
 
@@ -137,7 +136,7 @@ def get_policy(*, session: Session, code: str) -> SlaPolicyRecord:
 
 
 def put_policy(
-    *, session: Session, code: str, data: SlaPolicyWrite, calendars: CalendarCache
+    *, session: Session, code: str, data: SlaPolicyWrite
 ) -> tuple[SlaPolicyRecord, bool, int]:
     """Create or replace the policy ``code``; returns it, whether it is new and how many
     open inquiries' due times moved.
@@ -176,24 +175,6 @@ def put_policy(
         record.updated_at = utcnow()
     session.add(record)
     session.flush()
-    moved = 0 if created else _recompute_under(session, calendars, record)
+    # Open inquiries under a replaced policy move (app.inquiries.recompute subscribes).
+    moved = 0 if created else changes.publish(session, changes.PolicyChanged(record.code))
     return record, created, moved
-
-
-def _recompute_under(session: Session, calendars: CalendarCache, record: SlaPolicyRecord) -> int:
-    offices = session.exec(
-        select(Inquiry.office_code)
-        .where(Inquiry.policy_code == record.code, col(Inquiry.sla_outcome).is_(None))
-        .distinct()
-    )
-    policy = {record.code: to_engine(record)}
-    return sum(
-        recompute_open_due_times(
-            session=session,
-            calendar=calendars.get(session, office_code),
-            policies=policy,
-            office_code=office_code,
-            policy_code=record.code,
-        )
-        for office_code in list(offices)
-    )

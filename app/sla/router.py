@@ -25,6 +25,11 @@ router = APIRouter(prefix="/v1/sla", tags=["sla"])
 AdminOnly = require_roles(Role.admin)
 
 
+def _sources(request: Request) -> service.Sources:
+    state = request.app.state
+    return service.Sources(state.calendars, state.policies, state.session_factory)
+
+
 @router.post(
     "/calculate",
     summary="Calculate a due time",
@@ -39,7 +44,7 @@ async def calculate(request: Request) -> Response:
     # saves FastAPI a level of dependency solving per request. Any role may calculate.
     await current_principal(request)
     query = await read_json(request, SlaCalculation)
-    return json_response(await service.calculate(request, query))
+    return json_response(await service.calculate(_sources(request), query))
 
 
 @router.post(
@@ -54,7 +59,7 @@ async def working_time(request: Request) -> Response:
     overrides taken into account)."""
     await current_principal(request)
     query = await read_json(request, WorkingTimeQuery)
-    return json_response(await service.working_time(request, query))
+    return json_response(await service.working_time(_sources(request), query))
 
 
 @router.get(
@@ -100,9 +105,7 @@ def put_policy(
 ) -> SlaPolicyRead:
     """Set a policy's numbers and scope (admin). Open inquiries under this policy get
     their due times recomputed; new inquiries choose the most specific policy."""
-    record, created, moved = policies.put_policy(
-        session=session, code=code, data=data, calendars=request.app.state.calendars
-    )
+    record, created, moved = policies.put_policy(session=session, code=code, data=data)
     request.app.state.policies.invalidate()
     response.headers["X-Recomputed-Inquiries"] = str(moved)
     if created:
