@@ -368,7 +368,6 @@ async def current_principal(request: Request) -> Principal:
             "a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="infodesk"'}
         )
     principal = await decode_token(token.strip(), get_settings())
-    request.state.principal = principal
     return principal
 
 
@@ -386,9 +385,3 @@ def require_roles(*roles: Role) -> Any:
         return principal
 
     return Depends(_check)
-
-
-def ensure_office_scope(principal: Principal, office_code: str) -> None:
-    """Refuse a caller who may not act on ``office_code``."""
-    if not principal.may_see_office(office_code):
-        raise Forbidden("this office is outside your scope")
