@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.calendar import service
 from app.calendar.cache import CalendarCache
+from app.calendar.errors import CalendarOutOfRange
 from app.calendar.models import CalendarOverride
 from app.calendar.schemas import (
     CalendarRead,
@@ -55,7 +56,7 @@ def _read(row: CalendarOverride) -> OverrideRead:
     "",
     summary="Calendar of a date range",
     response_model=CalendarRead,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, errors=[CalendarOutOfRange]),
 )
 def get_calendar(
     code: str,

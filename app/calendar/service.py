@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache, hours_to_json, weekly_hours_of
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
+from app.calendar.errors import CalendarOutOfRange
 from app.calendar.models import CalendarOverride
 from app.calendar.schemas import (
     MAX_CALENDAR_DAYS,
@@ -25,7 +26,7 @@ from app.calendar.schemas import (
 )
 from app.core import changes
 from app.core.db import utcnow
-from app.core.errors import NotFound, Unprocessable
+from app.core.errors import NotFound
 from app.offices.models import Office
 from app.offices.service import get_office
 
@@ -134,19 +135,14 @@ def calendar_range(
 ) -> CalendarRead:
     """Every date from ``first`` to ``last`` with its hours and, when off, the reason."""
     if last < first:
-        raise Unprocessable(
-            "'to' is before 'from'.", errors=[{"parameter": "to", "detail": "before 'from'"}]
-        )
+        raise CalendarOutOfRange("to", "'to' is before 'from'.")
     if (last - first).days >= MAX_CALENDAR_DAYS:
-        raise Unprocessable(
-            f"Ask for at most {MAX_CALENDAR_DAYS} days at a time.",
-            errors=[{"parameter": "to", "detail": "range too long"}],
-        )
+        raise CalendarOutOfRange("to", f"Ask for at most {MAX_CALENDAR_DAYS} days at a time.")
     calendar = cache.get(session, office_code)
     try:
         days = calendar.days(first, last)
     except CalendarRangeError as exc:
-        raise Unprocessable(str(exc), errors=[{"parameter": "from", "detail": str(exc)}]) from exc
+        raise CalendarOutOfRange("from", str(exc)) from exc
     return CalendarRead(
         office_code=office_code,
         timezone=calendar.timezone,

@@ -24,7 +24,7 @@ Keepers = require_roles(Role.admin, Role.supervisor, Role.compliance)
     "",
     summary="List outbox messages",
     response_model=OutboxPage,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, errors=[outbox.OutboxOfficeForbidden]),
     dependencies=[Keepers],
 )
 def list_outbox(
@@ -54,7 +54,16 @@ def list_outbox(
     "/{outbox_id}/retry",
     summary="Send a dead or bounced message again",
     response_model=OutboxRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(
+        401,
+        403,
+        422,
+        errors=[
+            outbox.OutboxMessageNotFound,
+            outbox.OutboxNotRetryable,
+            outbox.OutboxOfficeForbidden,
+        ],
+    ),
     dependencies=[Keepers],
 )
 def retry_outbox_message(

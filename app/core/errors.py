@@ -281,13 +281,32 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries documenting problem documents for ``statuses``."""
-    return {
-        status: {
+def problem_responses(
+    *statuses: int, errors: Sequence[type[DomainError]] = ()
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting problem documents for ``statuses`` and
+    for the domain ``errors`` a route may raise: each status lists its stable ``code``
+    values (in the description and as ``x-problem-codes``), so that clients branch on a
+    code, never on English."""
+    by_status: dict[int, list[type[DomainError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted({*statuses, *by_status}):
+        description = HTTPStatus(status).phrase
+        entry: dict[str, Any] = {
             "model": Problem,
-            "description": HTTPStatus(status).phrase,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for status in statuses
-    }
+        listed = sorted(by_status.get(status, []), key=lambda e: e.code)
+        if listed:
+            lines = [f"- `{e.code}`: {_first_line(e.__doc__)}" for e in listed]
+            description += ". Codes:\n" + "\n".join(lines)
+            entry["x-problem-codes"] = [e.code for e in listed]
+        entry["description"] = description
+        responses[status] = entry
+    return responses
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().split("\n")[0]

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
 from app.core.db import SessionDep, audit_session, utcnow
-from app.core.errors import problem_responses
+from app.core.errors import DomainError, problem_responses
 from app.core.fastpath import json_response
 from app.core.schemas import Instant, RowId
 from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import identity_reads, intake, queries
+from app.inquiries.errors import (
+    ACTION_REFUSALS,
+    AssigneeTaken,
+    ConsultationClosed,
+    MessageIdReused,
+)
 from app.inquiries.models import Inquiry
 from app.inquiries.schemas import (
     AssignIn,
@@ -33,6 +39,7 @@ from app.inquiries.schemas import (
 )
 from app.inquiries.states import Status
 from app.inquiries.workflow import Workflow, etag, load
+from app.offices.units import UnknownUnit
 from app.sla.policies import PolicyCache
 
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
@@ -40,7 +47,13 @@ router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
 IfMatch = Annotated[
     str | None, Header(description="the ETag you read; 412 when the inquiry changed since")
 ]
-ACTION_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
+
+
+def _action_errors(*more: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    return problem_responses(401, 403, 404, 422, errors=(*ACTION_REFUSALS, *more))
+
+
+ACTION_ERRORS = _action_errors()
 
 
 def _caches(request: Request) -> tuple[CalendarCache, PolicyCache]:
@@ -102,7 +115,7 @@ def _workflow(
     response_model=InquiryReceipt,
     responses={
         200: {"model": InquiryReceipt, "description": "Posted before: the existing inquiry"},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 422, errors=[MessageIdReused]),
     },
 )
 def create_inquiry(
@@ -264,7 +277,7 @@ def _action_result(
     "/{inquiry_id}/assign",
     summary="Assign an inquiry",
     response_model=InquiryDetail,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(AssigneeTaken),
 )
 def assign(
     inquiry_id: uuid.UUID,
@@ -307,7 +320,7 @@ def request_info(
     summary="Consult a coordinator, supervisor or unit",
     status_code=status.HTTP_201_CREATED,
     response_model=ConsultationView,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(UnknownUnit),
 )
 def consult(
     inquiry_id: uuid.UUID,
@@ -330,7 +343,7 @@ def consult(
     "/{inquiry_id}/consultations/{consultation_id}/reply",
     summary="Answer a consultation",
     response_model=ConsultationView,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(ConsultationClosed),
 )
 def reply(
     inquiry_id: uuid.UUID,
@@ -375,7 +388,7 @@ def answer(
     "/{inquiry_id}/escalate",
     summary="Escalate to a related unit",
     response_model=InquiryDetail,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(UnknownUnit),
 )
 def escalate(
     inquiry_id: uuid.UUID,

@@ -16,10 +16,16 @@ from sqlmodel import Session
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
 from app.core.config import get_settings
-from app.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from app.core.errors import Forbidden, NotFound
 from app.core.security import Principal, Role
 from app.inquiries import access, texts
 from app.inquiries.clock import pause_so_far, schedule
+from app.inquiries.errors import (
+    AssigneeTaken,
+    ConsultationClosed,
+    InquiryChanged,
+    InvalidTransition,
+)
 from app.inquiries.events import record, touch
 from app.inquiries.models import Consultation, Inquiry, InquiryMessage, OutboxMessage
 from app.inquiries.schemas import ConsultationIn, EscalateIn
@@ -103,7 +109,7 @@ class Workflow:
         current = Status(self.inquiry.status)
         allowed, _ = TRANSITIONS[action]
         if current not in allowed:
-            raise Conflict(
+            raise InvalidTransition(
                 f"Cannot {action.replace('_', '-')} an inquiry that is {current.value}.",
                 current_status=current.value,
             )
@@ -116,7 +122,7 @@ class Workflow:
         # If-Match may list several tags (RFC 9110); weak tags never match.
         tags = {t.strip() for t in if_match.split(",")}
         if current not in tags and "*" not in tags:
-            raise PreconditionFailed(
+            raise InquiryChanged(
                 "The inquiry has changed since you read it; read it again.", current_etag=current
             )
 
@@ -207,7 +213,7 @@ class Workflow:
             if assignee != self.principal.sub:
                 raise Forbidden("an officer may assign inquiries only to themselves")
             if self.inquiry.assignee not in (None, self.principal.sub):
-                raise Conflict(
+                raise AssigneeTaken(
                     "The inquiry is assigned to someone else; a coordinator can reassign it.",
                     current_status=self.inquiry.status,
                 )
@@ -274,7 +280,7 @@ class Workflow:
                 raise Forbidden(f"this consultation is addressed to the {consultation.with_role}")
         self._check_etag(if_match)
         if consultation.answered_at is not None:
-            raise Conflict(
+            raise ConsultationClosed(
                 "This consultation has been answered already.",
                 current_status=self.inquiry.status,
             )

@@ -57,7 +57,7 @@ def get_office(
     summary="Create an office",
     status_code=status.HTTP_201_CREATED,
     response_model=OfficeRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 422, errors=[service.OfficeExists]),
     dependencies=[AdminOnly],
 )
 def create_office(data: OfficeCreate, session: SessionDep, response: Response) -> OfficeRead:
@@ -72,7 +72,7 @@ def create_office(data: OfficeCreate, session: SessionDep, response: Response) -
     "/{code}",
     summary="Change an office",
     response_model=OfficeRead,
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses=problem_responses(401, 403, 404, 422, errors=[service.OfficeChanged]),
     dependencies=[AdminOnly],
 )
 def update_office(
@@ -104,7 +104,7 @@ def list_units(code: str, session: SessionDep, _principal: CurrentPrincipal) -> 
     "/{code}/units",
     summary="Replace an office's units",
     response_model=UnitDirectory,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, errors=[units.UnknownHomeOffice]),
     dependencies=[AdminOnly],
 )
 def replace_units(code: str, data: UnitDirectoryIn, session: SessionDep) -> UnitDirectory:

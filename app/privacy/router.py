@@ -64,7 +64,7 @@ def _event(
     "/v1/requesters/export",
     summary="Export a person's data",
     response_model=PersonalDataExport,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, errors=[InvalidIdentifier]),
     dependencies=[Keepers],
 )
 def export_requester(
@@ -91,7 +91,7 @@ def export_requester(
     "/v1/requesters/erase",
     summary="Erase a person's data",
     response_model=Erased,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, errors=[InvalidIdentifier]),
     dependencies=[Keepers],
 )
 def erase_requester(

@@ -135,6 +135,24 @@ def get_policy(*, session: Session, code: str) -> SlaPolicyRecord:
     return record
 
 
+class PolicyConflict(Conflict):
+    """Another policy already applies to the same channel and office."""
+
+    code = "policy_conflict"
+
+
+class DefaultPolicyScoped(Unprocessable):
+    """The default policy applies everywhere; it takes no channel or office."""
+
+    code = "default_policy_scoped"
+
+
+class PolicyOfficeUnknown(Unprocessable):
+    """The policy names an office that does not exist."""
+
+    code = "unknown_office"
+
+
 def put_policy(
     *, session: Session, code: str, data: SlaPolicyWrite
 ) -> tuple[SlaPolicyRecord, bool, int]:
@@ -145,9 +163,11 @@ def put_policy(
     policy applies to inquiries received from now on.
     """
     if code == DEFAULT_POLICY_CODE and (data.channel or data.office_code):
-        raise Unprocessable("The default policy applies everywhere; it takes no channel or office.")
+        raise DefaultPolicyScoped(
+            "The default policy applies everywhere; it takes no channel or office."
+        )
     if data.office_code is not None and session.get(Office, data.office_code) is None:
-        raise Unprocessable(
+        raise PolicyOfficeUnknown(
             f"No office with code {data.office_code}.",
             errors=[{"pointer": "#/office_code", "detail": "unknown office"}],
         )
@@ -163,7 +183,7 @@ def put_policy(
         )
     ).first()
     if clash is not None:
-        raise Conflict(f"Policy {clash} already applies to that channel and office.")
+        raise PolicyConflict(f"Policy {clash} already applies to that channel and office.")
     record = session.get(SlaPolicyRecord, code)
     created = record is None
     if record is None:

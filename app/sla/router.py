@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from app.calendar.errors import CalendarOutOfRange
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.fastpath import json_body, json_response, read_json
@@ -34,7 +35,7 @@ def _sources(request: Request) -> service.Sources:
     "/calculate",
     summary="Calculate a due time",
     response_model=SlaResult,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, errors=[CalendarOutOfRange]),
     openapi_extra=json_body(SlaCalculation),
 )
 async def calculate(request: Request) -> Response:
@@ -51,7 +52,7 @@ async def calculate(request: Request) -> Response:
     "/working-time",
     summary="Working time between two instants",
     response_model=WorkingTimeResult,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, errors=[CalendarOutOfRange]),
     openapi_extra=json_body(WorkingTimeQuery),
 )
 async def working_time(request: Request) -> Response:
@@ -92,7 +93,16 @@ def get_policy(code: str, session: SessionDep, _principal: CurrentPrincipal) -> 
     response_model=SlaPolicyRead,
     responses={
         201: {"model": SlaPolicyRead, "description": "Created"},
-        **problem_responses(401, 403, 409, 422),
+        **problem_responses(
+            401,
+            403,
+            422,
+            errors=[
+                policies.PolicyConflict,
+                policies.DefaultPolicyScoped,
+                policies.PolicyOfficeUnknown,
+            ],
+        ),
     },
     dependencies=[AdminOnly],
 )

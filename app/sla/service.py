@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.calendar.cache import CalendarCache, SessionFactory
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
+from app.calendar.errors import CalendarOutOfRange
 from app.core.channels import Channel
-from app.core.errors import InvalidField
 from app.sla.engine import DueResult, compute_due
 from app.sla.models import SlaPolicyRecord
 from app.sla.policies import PolicyCache
@@ -89,7 +89,7 @@ async def calculate(sources: Sources, query: SlaCalculation) -> SlaResult:
     try:
         due = compute_due(calendar, policy, query.received_at, pauses)
     except CalendarRangeError as exc:
-        raise InvalidField("#/received_at", str(exc)) from exc
+        raise CalendarOutOfRange("#/received_at", str(exc)) from exc
     return result_of(due, query.received_at, record.code, calendar)
 
 
@@ -99,7 +99,7 @@ async def working_time(sources: Sources, query: WorkingTimeQuery) -> WorkingTime
     try:
         seconds = calendar.working_seconds_between(query.start, query.end)
     except CalendarRangeError as exc:
-        raise InvalidField("#/start", str(exc)) from exc
+        raise CalendarOutOfRange("#/start", str(exc)) from exc
     return WorkingTimeResult(
         office_code=query.office_code,
         start=query.start.astimezone(calendar.tz),

@@ -75,7 +75,7 @@ def test_office_create_get_patch(client: TestClient, auth: TokenFactory) -> None
     created = client.post("/v1/offices", json=body, headers=admin)
     assert created.status_code == 201, created.text
     assert created.headers["location"] == "/v1/offices/KPPBC-SABANG"
-    _assert_problem(client.post("/v1/offices", json=body, headers=admin), 409, "conflict")
+    _assert_problem(client.post("/v1/offices", json=body, headers=admin), 409, "office_exists")
 
     read = client.get("/v1/offices/KPPBC-SABANG", headers=auth("officer"))
     etag = read.headers["etag"]
@@ -90,7 +90,7 @@ def test_office_create_get_patch(client: TestClient, auth: TokenFactory) -> None
     stale = client.patch(
         "/v1/offices/KPPBC-SABANG", json={"name": "X"}, headers={**admin, "If-Match": etag}
     )
-    _assert_problem(stale, 412, "precondition_failed")
+    _assert_problem(stale, 412, "office_changed")
     assert client.get("/v1/offices/KPPBC-SABANG", headers=admin).json()["name"] == "KPPBC Sabang"
 
 
