@@ -197,6 +197,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     finally:
         if worker is not None:
             await run_in_threadpool(worker.shutdown)
+        _app.state.public_limiter.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -237,7 +238,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
     app.state.write_session = write_session
-    app.state.public_limiter = RateLimiter(settings.public_lookups_per_minute)
+    app.state.public_limiter = RateLimiter(
+        settings.public_lookups_per_minute, settings.rate_limit_storage
+    )
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # Where requesters reach the service's public pages (satisfaction survey, ticket status).
     public_base_url: str = "http://127.0.0.1:8000"
     public_lookups_per_minute: int = Field(default=10, ge=1)
+    # Where the public endpoints' rate-limit counts live: "memory://" (this process) or a
+    # Redis URL ("redis://host:6379/0") shared by every process of the deployment.
+    rate_limit_storage: str = "memory://"
     # Key for secrets kept in the database (mailbox passwords, webhook secrets).
     secret_key: str | None = None
 
