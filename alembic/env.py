@@ -37,7 +37,7 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     url = config.attributes.get("database_url") or get_settings().database_url
-    engine = make_engine(url)
+    engine = make_engine(url, timeouts=False)
     try:
         with engine.connect() as connection:
             _configure(connection)

@@ -1,4 +1,4 @@
-"""The ``infodesk`` command: serve, worker, migrate, token, reindex, openapi."""
+"""The ``infodesk`` command: serve, worker, migrate, retention, token, reindex, openapi."""
 
 from __future__ import annotations
 
@@ -91,6 +91,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     from app.channels.worker import Worker, poll_mail_forever
     from app.core.logging import configure_logging
+    from app.privacy.retention import retention_forever
 
     configure_logging(get_settings().log_level)
     _ensure_secret_key()
@@ -106,7 +107,21 @@ def _worker(args: argparse.Namespace) -> int:
         threading.Thread(
             target=poll_mail_forever, args=(stop,), name="infodesk-imap", daemon=True
         ).start()
+    if not args.office:
+        # One retention job for the deployment: the worker that serves every office.
+        threading.Thread(
+            target=retention_forever, args=(stop,), name="infodesk-retention", daemon=True
+        ).start()
     Worker(stop=stop, office_codes=args.office).run()
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from app.privacy.retention import run
+
+    count = run(dry_run=args.dry_run)
+    verb = "would anonymise" if args.dry_run else "anonymised"
+    print(f"{verb} {count} inquiries closed more than {get_settings().retention_years} years ago")
     return 0
 
 
@@ -204,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--name", help="display name")
     token.add_argument("--minutes", type=int, default=480, help="lifetime (default 480)")
     token.set_defaults(handler=_token)
+
+    retention = commands.add_parser(
+        "retention", help="anonymise requester data past its retention period now"
+    )
+    retention.add_argument("--dry-run", action="store_true", help="only count")
+    retention.set_defaults(handler=_retention)
 
     imap_poll = commands.add_parser("imap-poll", help="read new mail of the office mailboxes once")
     imap_poll.set_defaults(handler=_imap_poll)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
@@ -22,7 +23,7 @@ from app.channels.outbox_router import router as outbox_router
 from app.channels.webhooks_router import router as webhooks_router
 from app.channels.worker import BackgroundWorker
 from app.core.config import Settings, get_settings
-from app.core.db import session_factory
+from app.core.db import session_factory, write_session
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.fastpath import EXTRA_SCHEMAS
 from app.core.logging import configure_logging
@@ -31,6 +32,7 @@ from app.core.ratelimit import RateLimiter
 from app.evaluation.complaints_router import router as complaints_router
 from app.evaluation.reports_router import router as reports_router
 from app.evaluation.survey_router import router as survey_router
+from app.inquiries import recompute
 from app.inquiries.public import router as public_router
 from app.inquiries.router import router as inquiries_router
 from app.inquiries.templating import set_template_resolver
@@ -39,6 +41,8 @@ from app.knowledge.templates import fill_for_answer
 from app.knowledge.templates_router import router as templates_router
 from app.offices.router import router as offices_router
 from app.ops.router import router as ops_router
+from app.privacy.retention import retention_forever
+from app.privacy.router import router as privacy_router
 from app.search.index import install as install_search
 from app.search.router import router as search_router
 from app.sla.policies import PolicyCache
@@ -98,6 +102,11 @@ TAGS = [
     },
     {"name": "public", "description": "For requesters, without a token."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
+    {
+        "name": "personal data",
+        "description": "Export and erasure of a person's data, and the audit of identity-number "
+        "reads (UU 27/2022).",
+    },
 ]
 
 
@@ -188,10 +197,15 @@ def _api_routes_first(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # One worker thread per pooled connection: a request that runs never waits for a
+    # connection behind another thread's idle one, and the pool timeout stays a safety net.
+    settings = get_settings()
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
     # The holiday table takes ~150 ms to build; do it before the first request needs it.
     await run_in_threadpool(indonesian_holidays, SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR + 1)
     # `infodesk serve` delivers the outbox itself unless INFODESK_EMBEDDED_WORKER=false.
-    worker = BackgroundWorker() if get_settings().embedded_worker else None
+    worker = BackgroundWorker(extra=(retention_forever,)) if settings.embedded_worker else None
     if worker is not None:
         worker.start()
     try:
@@ -199,6 +213,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     finally:
         if worker is not None:
             await run_in_threadpool(worker.shutdown)
+        _app.state.public_limiter.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -211,10 +226,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         static_url="/static/docs",
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
         lifespan=_lifespan,
     )
     install_error_handlers(app)
+    recompute.subscribe()
     # Starlette tries routes in order, so the busiest come first: SLA arithmetic is asked
     # for by other systems all day long, the probes only every few seconds.
     app.include_router(sla_router)
@@ -233,12 +250,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(templates_router)
     app.include_router(articles_router)
     app.include_router(search_router)
+    app.include_router(privacy_router)
     install_search()
     _api_routes_first(app)
+    app.state.settings = settings
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
-    app.state.public_limiter = RateLimiter(settings.public_lookups_per_minute)
+    app.state.write_session = write_session
+    app.state.public_limiter = RateLimiter(
+        settings.public_lookups_per_minute, settings.rate_limit_storage
+    )
     # Answers from templates: the workflow (app.inquiries) finds them through this hook.
     set_template_resolver(fill_for_answer)
     app.add_middleware(

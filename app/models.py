@@ -6,8 +6,10 @@ import app.channels.webhook_models
 import app.evaluation.models
 import app.knowledge.article_models
 import app.knowledge.template_models
+import app.privacy.models
 import app.search.models  # noqa: F401  (tables of the packages above inquiries)
 from app.calendar.models import CalendarOverride
+from app.inquiries.identity_reads import IdentityRead
 from app.inquiries.models import (
     Consultation,
     Inquiry,
@@ -23,6 +25,7 @@ from app.sla.models import SlaPolicyRecord
 __all__ = [
     "CalendarOverride",
     "Consultation",
+    "IdentityRead",
     "Inquiry",
     "InquiryDocument",
     "InquiryEvent",

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 os.environ["INFODESK_ENV"] = "development"
-os.environ["INFODESK_JWT_SECRET"] = "test-secret-" + "x" * 40
+os.environ["INFODESK_JWT_SECRET"] = "test-secret-kR7vQ2pL9sWx4Nz8Ht3Bm6Yc1Fg5Jd0Ua-Vq"
 os.environ.pop("INFODESK_JWT_PUBLIC_KEY", None)
 os.environ.pop("INFODESK_JWT_JWKS_URL", None)
 os.environ.pop("INFODESK_JWT_ISSUER", None)
@@ -164,6 +164,7 @@ def app(session: Session) -> Iterator[FastAPI]:
 
     application.dependency_overrides[core_db.get_session] = _test_session
     application.state.session_factory = _shared_session
+    application.state.write_session = _shared_session
     yield application
     application.dependency_overrides.clear()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 
+from app.core.errors import DomainError
 from app.main import create_app
 
 OPENAPI_FILE = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
@@ -77,3 +78,47 @@ def test_every_example_matches_its_schema() -> None:
         root = {**schema, "components": document["components"]}
         errors = list(jsonschema.Draft202012Validator(root).iter_errors(example))
         assert not errors, f"{where}: {errors[0].message}"
+
+
+def _domain_errors() -> set[type[DomainError]]:
+    import importlib
+    import pkgutil
+
+    import app
+
+    for module in pkgutil.walk_packages(app.__path__, "app."):
+        importlib.import_module(module.name)
+    found: set[type[DomainError]] = set()
+    pending = [DomainError]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            found.add(sub)
+            pending.append(sub)
+    return found
+
+
+# The generic refusals every route may give (validation, authentication, rights, a row
+# that does not exist, a busy database): documented by status, not listed per route.
+GENERIC_CODES = {
+    "not_found",
+    "conflict",
+    "precondition_failed",
+    "validation_failed",
+    "unauthorized",
+    "forbidden",
+    "rate_limited",
+    "database_busy",
+    "bad_request",
+}
+
+
+def test_every_domain_refusal_is_listed_on_a_route() -> None:
+    document = create_app().openapi()
+    listed = {
+        code
+        for _path, _method, operation in _operations(document)
+        for response in operation["responses"].values()
+        for code in response.get("x-problem-codes", [])
+    }
+    codes = {e.code for e in _domain_errors()} - GENERIC_CODES
+    assert not codes - listed, f"refusals no route lists: {sorted(codes - listed)}"

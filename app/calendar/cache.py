@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import time
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from sqlmodel import Session, col, select
 
@@ -151,7 +151,3 @@ class CalendarCache:
         """Forget the office's calendar; the next use rebuilds it."""
         with self._lock:
             self._entries.pop(office_code, None)
-
-    def snapshot(self) -> dict[str, Any]:
-        """What is cached, for diagnostics."""
-        return {code: entry.version for code, entry in self._entries.items()}

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.calendar import service
 from app.calendar.cache import CalendarCache
+from app.calendar.errors import CalendarOutOfRange
 from app.calendar.models import CalendarOverride
 from app.calendar.schemas import (
     CalendarRead,
@@ -22,6 +23,7 @@ from app.calendar.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.schemas import RowId
 from app.core.security import CurrentPrincipal, Principal, Role, require_roles
 
 router = APIRouter(prefix="/v1/offices/{code}/calendar", tags=["calendar"])
@@ -54,7 +56,7 @@ def _read(row: CalendarOverride) -> OverrideRead:
     "",
     summary="Calendar of a date range",
     response_model=CalendarRead,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, errors=[CalendarOutOfRange]),
 )
 def get_calendar(
     code: str,
@@ -165,7 +167,9 @@ def add_override(
     responses=problem_responses(401, 403, 404),
     dependencies=[AdminOnly],
 )
-def delete_override(code: str, override_id: int, request: Request, session: SessionDep) -> Response:
+def delete_override(
+    code: str, override_id: RowId, request: Request, session: SessionDep
+) -> Response:
     """Remove an override (admin); open inquiries' due times are recomputed."""
     moved = service.delete_override(
         session=session, cache=_cache(request), office_code=code, override_id=override_id

@@ -10,8 +10,9 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from app.calendar.cache import CalendarCache, build_calendar, hours_to_json, weekly_hours_of
+from app.calendar.cache import CalendarCache, hours_to_json, weekly_hours_of
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
+from app.calendar.errors import CalendarOutOfRange
 from app.calendar.models import CalendarOverride
 from app.calendar.schemas import (
     MAX_CALENDAR_DAYS,
@@ -23,13 +24,11 @@ from app.calendar.schemas import (
     OverrideCreate,
     WeeklyHours,
 )
+from app.core import changes
 from app.core.db import utcnow
-from app.core.errors import NotFound, Unprocessable
+from app.core.errors import NotFound
 from app.offices.models import Office
 from app.offices.service import get_office
-from app.sla.models import SlaPolicyRecord
-from app.sla.policies import to_engine
-from app.sla.recompute import recompute_open_due_times
 
 
 def _intervals(hours: tuple[tuple[object, object], ...] | list[list[str]]) -> list[Interval]:
@@ -48,16 +47,8 @@ def _after_change(
     session.add(office)
     session.flush()
     cache.invalidate(office.code)
-    calendar = build_calendar(session, office)
-    policies = {r.code: to_engine(r) for r in session.exec(select(SlaPolicyRecord))}
-    return recompute_open_due_times(
-        session=session,
-        calendar=calendar,
-        policies=policies,
-        office_code=office.code,
-        first_day=first_day,
-        last_day=last_day,
-    )
+    # Open inquiries' due times move (app.inquiries.recompute subscribes).
+    return changes.publish(session, changes.CalendarChanged(office.code, first_day, last_day))
 
 
 def list_overrides(*, session: Session, office_code: str) -> list[CalendarOverride]:
@@ -144,19 +135,14 @@ def calendar_range(
 ) -> CalendarRead:
     """Every date from ``first`` to ``last`` with its hours and, when off, the reason."""
     if last < first:
-        raise Unprocessable(
-            "'to' is before 'from'.", errors=[{"parameter": "to", "detail": "before 'from'"}]
-        )
+        raise CalendarOutOfRange("to", "'to' is before 'from'.")
     if (last - first).days >= MAX_CALENDAR_DAYS:
-        raise Unprocessable(
-            f"Ask for at most {MAX_CALENDAR_DAYS} days at a time.",
-            errors=[{"parameter": "to", "detail": "range too long"}],
-        )
+        raise CalendarOutOfRange("to", f"Ask for at most {MAX_CALENDAR_DAYS} days at a time.")
     calendar = cache.get(session, office_code)
     try:
         days = calendar.days(first, last)
     except CalendarRangeError as exc:
-        raise Unprocessable(str(exc), errors=[{"parameter": "from", "detail": str(exc)}]) from exc
+        raise CalendarOutOfRange("from", str(exc)) from exc
     return CalendarRead(
         office_code=office_code,
         timezone=calendar.timezone,

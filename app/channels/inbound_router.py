@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from app.channels.inbound import receive_email
+from app.channels.mime import EmailNoSender, EmailTooLarge, EmailUnreadable
 from app.channels.models import EmailAttachment, InboundEmail
-from app.channels.storage import get_store
+from app.channels.storage import BlobNotFound, get_store
 from app.core.db import SessionDep, utcnow
 from app.core.errors import NotFound, problem_responses
 from app.core.fastpath import json_response
@@ -131,7 +132,9 @@ async def _raw_body(request: Request) -> bytes:
     response_model=InboundResultView,
     responses={
         200: {"model": InboundResultView, "description": "A follow-up, duplicate or ignored"},
-        **problem_responses(401, 403, 404, 409, 413, 415, 422),
+        **problem_responses(
+            401, 403, 404, 409, 415, errors=[EmailTooLarge, EmailUnreadable, EmailNoSender]
+        ),
     },
     openapi_extra=_RAW_BODY,
 )
@@ -266,7 +269,7 @@ def _disposition(filename: str) -> str:
     summary="Download an attachment",
     tags=["inquiries"],
     response_class=Response,
-    responses={200: _BYTES, **problem_responses(401, 404, 422)},
+    responses={200: _BYTES, **problem_responses(401, 404, 422, errors=[BlobNotFound])},
 )
 def attachment(
     inquiry_id: uuid.UUID,

@@ -8,10 +8,17 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic.config import JsonDict
 
-from app.core.schemas import Input
+from app.core.schemas import EmailAddress, Input
 
 Security = Literal["ssl", "starttls", "none"]
 
@@ -21,8 +28,8 @@ _FOLDER = re.compile(r"^[\x20-\x7e]+$")
 _FOLDER_FORBIDDEN = frozenset('"\\*%')
 
 
-def _ascii_address(value: str) -> str:
-    if not value.isascii():
+def _ascii_address(value: object) -> object:
+    if isinstance(value, str) and not value.isascii():
         raise ValueError(
             "must be an ASCII address: internationalised addresses (SMTPUTF8) are not "
             "supported for sending"
@@ -143,12 +150,9 @@ class MailboxIn(Input):
     )
 
     address: Annotated[
-        EmailStr,
-        Field(
-            max_length=254,
-            description="the From of the office's mail; ASCII only (SMTPUTF8 is not supported)",
-        ),
-        AfterValidator(_ascii_address),
+        EmailAddress,
+        BeforeValidator(_ascii_address),  # before the email rule, for its message
+        Field(description="the From of the office's mail; ASCII only (SMTPUTF8 is not supported)"),
     ]
     display_name: DisplayName | None = None
     enabled: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from app.channels import mailboxes as service
+from app.channels.crypto import SecretKeyMissing
 from app.channels.mailbox_schemas import MailboxIn, MailboxRead
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
@@ -21,7 +22,7 @@ AdminOnly = require_roles(Role.admin)
     response_model=MailboxRead,
     responses={
         201: {"model": MailboxRead, "description": "Created"},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 422, errors=[SecretKeyMissing]),
     },
     dependencies=[AdminOnly],
 )
@@ -37,7 +38,7 @@ def put_mailbox(code: str, data: MailboxIn, session: SessionDep, response: Respo
     "/{code}/mailbox",
     summary="Get an office's mailbox",
     response_model=MailboxRead,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, errors=[service.MailboxNotFound]),
     dependencies=[AdminOnly],
 )
 def get_mailbox(code: str, session: SessionDep) -> MailboxRead:
@@ -50,7 +51,7 @@ def get_mailbox(code: str, session: SessionDep) -> MailboxRead:
     summary="Remove an office's mailbox",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, errors=[service.MailboxNotFound]),
     dependencies=[AdminOnly],
 )
 def delete_mailbox(code: str, session: SessionDep) -> Response:

@@ -6,26 +6,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from app.channels import outbox
 from app.channels.outbox_schemas import OutboxPage, OutboxRead, OutboxStatus
 from app.core.db import SessionDep, utcnow
 from app.core.errors import problem_responses
+from app.core.schemas import RowId
 from app.core.security import CurrentPrincipal, Role, require_roles
 
 router = APIRouter(prefix="/v1/outbox", tags=["channels"])
 
 Keepers = require_roles(Role.admin, Role.supervisor, Role.compliance)
-# Row ids are 32-bit integers on PostgreSQL.
-MAX_ROW_ID = 2_147_483_647
 
 
 @router.get(
     "",
     summary="List outbox messages",
     response_model=OutboxPage,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, errors=[outbox.OutboxOfficeForbidden]),
     dependencies=[Keepers],
 )
 def list_outbox(
@@ -55,11 +54,20 @@ def list_outbox(
     "/{outbox_id}/retry",
     summary="Send a dead or bounced message again",
     response_model=OutboxRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(
+        401,
+        403,
+        422,
+        errors=[
+            outbox.OutboxMessageNotFound,
+            outbox.OutboxNotRetryable,
+            outbox.OutboxOfficeForbidden,
+        ],
+    ),
     dependencies=[Keepers],
 )
 def retry_outbox_message(
-    outbox_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    outbox_id: RowId,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> OutboxRead:

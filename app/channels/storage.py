@@ -36,6 +36,10 @@ class BlobStore(Protocol):
         """The bytes stored under ``key``; BlobNotFound when there are none."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Remove the bytes under ``key``, if any (erasure of personal data)."""
+        ...
+
 
 class FolderStore:
     """Blobs as files named by their SHA-256 under ``root`` (``ab/cd/abcd...``), written
@@ -72,6 +76,9 @@ class FolderStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise BlobNotFound("No stored content with that key.") from None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
 
 def get_store() -> BlobStore:

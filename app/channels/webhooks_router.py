@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.channels import webhooks
+from app.channels.crypto import SecretKeyMissing
 from app.channels.webhook_schemas import (
     WebhookEndpointCreate,
     WebhookEndpointCreated,
@@ -29,7 +30,9 @@ AdminOnly = require_roles(Role.admin)
     summary="Register a webhook endpoint",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookEndpointCreated,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(
+        401, 403, 422, errors=[webhooks.WebhookEndpointExists, SecretKeyMissing]
+    ),
     dependencies=[AdminOnly],
 )
 def create_webhook(
@@ -70,7 +73,7 @@ def list_webhooks(
     "/{endpoint_id}",
     summary="Get a webhook endpoint",
     response_model=WebhookEndpointRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 422, errors=[webhooks.WebhookEndpointNotFound]),
     dependencies=[AdminOnly],
 )
 def get_webhook(endpoint_id: uuid.UUID, session: SessionDep) -> WebhookEndpointRead:
@@ -84,7 +87,7 @@ def get_webhook(endpoint_id: uuid.UUID, session: SessionDep) -> WebhookEndpointR
     summary="Delete a webhook endpoint",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 422, errors=[webhooks.WebhookEndpointNotFound]),
     dependencies=[AdminOnly],
 )
 def delete_webhook(endpoint_id: uuid.UUID, session: SessionDep) -> Response:

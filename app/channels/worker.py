@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -454,7 +454,9 @@ def poll_mail_forever(stop: threading.Event) -> None:
 class BackgroundWorker:
     """The worker and the mailbox poller in daemon threads (``infodesk serve``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra: Sequence[Callable[[threading.Event], None]] = ()) -> None:
+        """``extra``: more periodic jobs (each runs until the event is set), such as the
+        retention of personal data, which lives in a package above this one."""
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(
@@ -462,6 +464,10 @@ class BackgroundWorker:
             ),
             threading.Thread(
                 target=poll_mail_forever, args=(self.stop,), name="infodesk-imap", daemon=True
+            ),
+            *(
+                threading.Thread(target=job, args=(self.stop,), name=f"infodesk-{n}", daemon=True)
+                for n, job in enumerate(extra)
             ),
         ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.core.config import get_settings
+from app.core.errors import RETRY_SOON, DatabaseBusy
 
 # Stable constraint names, so that migrations can drop and alter them on both databases.
 NAMING_CONVENTION = {
@@ -75,13 +77,14 @@ SQLITE_FUNCTIONS: dict[str, Callable[[str | None], object]] = {}
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     for name, function in SQLITE_FUNCTIONS.items():
         dbapi_connection.create_function(name, 1, function, deterministic=True)
+    busy_ms = get_settings().db_lock_timeout_ms
     cursor = dbapi_connection.cursor()
     # SQLite ignores foreign keys unless asked, per connection.
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets readers go on while one writer commits; the work queue reads a lot.
     cursor.execute("PRAGMA journal_mode=WAL")
     # Wait for a competing writer instead of failing at once with "database is locked".
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     # Safe with WAL (a crash may lose the last commits, never corrupt) and much faster.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -100,8 +103,10 @@ def _begin(conn: Any) -> None:
 WRITE_OPTION = "infodesk_writes"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` configured for the service's needs on SQLite or PostgreSQL."""
+def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engine:
+    """An engine for ``url`` configured for the service's needs on SQLite or PostgreSQL;
+    ``timeouts=False`` for migrations, whose statements may rightly take long."""
+    settings = get_settings()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -113,7 +118,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             echo=echo,
             # Statement parameters carry personal data; keep them out of errors and logs.
             hide_parameters=True,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": settings.db_lock_timeout_ms / 1000,
+            },
             poolclass=StaticPool if in_memory else None,
         )
         event.listen(engine, "connect", _configure_sqlite)
@@ -127,13 +135,23 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    options = ""
+    if timeouts:
+        # Server-side limits, so that a held lock or a runaway query frees the connection:
+        # the request gets a 503 with Retry-After rather than waiting for ever.
+        options = (
+            f"-c lock_timeout={settings.db_lock_timeout_ms} "
+            f"-c statement_timeout={settings.db_statement_timeout_ms}"
+        )
     return create_engine(
         parsed,
         echo=echo,
         hide_parameters=True,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={"options": options} if options else {},
     )
 
 
@@ -208,10 +226,34 @@ def get_session(request: Request) -> Iterator[Session]:
     if request.method in _READ_METHODS:
         yield from _request_session(engine)
     elif engine.dialect.name == "sqlite":
-        with _SQLITE_WRITER:
+        if not _SQLITE_WRITER.acquire(timeout=get_settings().db_lock_timeout_ms / 1000):
+            raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
+        try:
             yield from _request_session(writer(engine))
+        finally:
+            _SQLITE_WRITER.release()
     else:
         yield from _request_session(writer(engine))
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A short transaction of its own that writes, committed on leaving (for example to
+    record a read while the request's own session only reads)."""
+    engine = get_engine()
+    lock = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
+    with lock:
+        yield from _request_session(writer(engine))
+
+
+def audit_session(request: Request, session: Session) -> AbstractContextManager[Session]:
+    """Where a request records an audit entry: its own session, except a read on SQLite,
+    whose session never takes the write lock (upgrading late can fail at once under
+    concurrent writers): that gets a short transaction of its own, committed first."""
+    if request.method in _READ_METHODS and session.get_bind().dialect.name == "sqlite":
+        factory: Callable[[], AbstractContextManager[Session]] = request.app.state.write_session
+        return factory()
+    return nullcontext(session)
 
 
 def _request_session(engine: Engine) -> Iterator[Session]:

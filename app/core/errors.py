@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.context import request_id_var
@@ -64,6 +65,15 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     status, code, title = 403, "forbidden", "Not allowed"
+
+
+class DatabaseBusy(DomainError):
+    """A lock or a connection was not free in time; the client may retry shortly."""
+
+    status, code, title = 503, "database_busy", "Busy"
+
+
+RETRY_SOON = {"Retry-After": "2"}
 
 
 class RateLimited(DomainError):
@@ -182,7 +192,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = getattr(exc, "problem_code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     return problem_response(exc.status_code, code, detail, headers=exc.headers)
 
@@ -206,8 +216,27 @@ async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database error: %s", type(getattr(exc, "orig", exc)).__name__)
+# SQLSTATEs of a lock wait or statement that ran out of time (PostgreSQL), and SQLite's
+# message when its busy timeout ran out.
+_BUSY_SQLSTATES = frozenset({"55P03", "57014"})
+
+
+async def _database_timeout(_request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database busy: %s", type(getattr(exc, "orig", exc)).__name__)
+    return problem_response(
+        503,
+        "database_busy",
+        "The resource is busy; try again shortly.",
+        title="Busy",
+        headers=RETRY_SOON,
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in _BUSY_SQLSTATES or "database is locked" in str(orig):
+        return await _database_timeout(request, exc)
+    logger.error("database error: %s", type(orig).__name__)
     return problem_response(
         503,
         "database_unavailable",
@@ -216,9 +245,9 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    # Where it happened, but not the message: messages of validation and database errors
-    # can quote what a requester sent.
+def log_unexpected(exc: BaseException) -> None:
+    """Log where an unexpected error happened, never its message: messages of validation
+    and database errors can quote what a requester sent."""
     logger.error(
         "unhandled error",
         extra={
@@ -226,9 +255,18 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
             "trace": "".join(traceback.format_tb(exc.__traceback__)),
         },
     )
+
+
+def internal_error() -> JSONResponse:
+    """The 500 problem document."""
     return problem_response(
         500, "internal_error", "An unexpected error occurred; quote the request id."
     )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log_unexpected(exc)
+    return internal_error()
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -239,16 +277,36 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_timeout)
     app.add_exception_handler(Exception, _unexpected)
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries documenting problem documents for ``statuses``."""
-    return {
-        status: {
+def problem_responses(
+    *statuses: int, errors: Sequence[type[DomainError]] = ()
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting problem documents for ``statuses`` and
+    for the domain ``errors`` a route may raise: each status lists its stable ``code``
+    values (in the description and as ``x-problem-codes``), so that clients branch on a
+    code, never on English."""
+    by_status: dict[int, list[type[DomainError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted({*statuses, *by_status}):
+        description = HTTPStatus(status).phrase
+        entry: dict[str, Any] = {
             "model": Problem,
-            "description": HTTPStatus(status).phrase,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for status in statuses
-    }
+        listed = sorted(by_status.get(status, []), key=lambda e: e.code)
+        if listed:
+            lines = [f"- `{e.code}`: {_first_line(e.__doc__)}" for e in listed]
+            description += ". Codes:\n" + "\n".join(lines)
+            entry["x-problem-codes"] = [e.code for e in listed]
+        entry["description"] = description
+        responses[status] = entry
+    return responses
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().split("\n")[0]

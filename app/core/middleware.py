@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import request_id_var
-from app.core.errors import problem_response
+from app.core.errors import internal_error, log_unexpected, problem_response
 
 access_log = logging.getLogger("infodesk.access")
 
@@ -53,8 +54,20 @@ class BodyRule:
     too_large_code: str = "payload_too_large"
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised while the body is read, when it grows past the limit (a chunked body has no
+    Content-Length to refuse it earlier). An HTTPException so that FastAPI passes it on
+    instead of reporting a body it could not parse (400)."""
+
+    def __init__(self, max_bytes: int, code: str) -> None:
+        super().__init__(413, f"The request body exceeds {max_bytes} bytes.")
+        self.problem_code = code
+
+
+# Header limits: a bearer token is far smaller than 8 KB, and the whole header block of
+# a legitimate request far smaller than 32 KB. Both are refused before any parsing.
+MAX_AUTHORIZATION_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 32 * 1024
 
 
 class RequestMiddleware:
@@ -98,9 +111,11 @@ class RequestMiddleware:
 
         try:
             media_types, max_bytes, too_large_code = self._rule(scope.get("path", ""))
-            rejection = self._reject(
-                scope["method"], headers, media_types, max_bytes, too_large_code
-            ) or self._nul_in_url(scope)
+            rejection = (
+                self._oversized_headers(scope["headers"], headers)
+                or self._reject(scope["method"], headers, media_types, max_bytes, too_large_code)
+                or self._nul_in_url(scope)
+            )
             if rejection is not None:
                 await rejection(scope, receive, send_wrapper)
                 return
@@ -112,7 +127,7 @@ class RequestMiddleware:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > max_bytes:
-                        raise _BodyTooLarge
+                        raise _BodyTooLarge(max_bytes, too_large_code)
                 return message
 
             try:
@@ -121,6 +136,14 @@ class RequestMiddleware:
                 if response_started:
                     raise
                 await self._too_large(max_bytes, too_large_code)(scope, receive, send_wrapper)
+            except Exception as exc:
+                # Answered here rather than by Starlette's outermost handler, so that the
+                # 500 carries the request id and the error goes no further: uvicorn would
+                # log it again, message included.
+                log_unexpected(exc)
+                if response_started:
+                    return
+                await internal_error()(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -170,6 +193,22 @@ class RequestMiddleware:
         if media_type in ACCEPTED_MEDIA_TYPES or media_type.endswith("+json"):
             return None
         return self._unsupported(media_type, None)
+
+    @staticmethod
+    def _oversized_headers(
+        raw: Sequence[tuple[bytes, bytes]], headers: dict[bytes, bytes]
+    ) -> ASGIApp | None:
+        if len(headers.get(b"authorization", b"")) > MAX_AUTHORIZATION_BYTES:
+            return problem_response(
+                431,
+                "header_too_large",
+                f"The Authorization header exceeds {MAX_AUTHORIZATION_BYTES} bytes.",
+            )
+        if sum(len(name) + len(value) for name, value in raw) > MAX_HEADER_BYTES:
+            return problem_response(
+                431, "header_too_large", f"The request headers exceed {MAX_HEADER_BYTES} bytes."
+            )
+        return None
 
     @staticmethod
     def _nul_in_url(scope: Scope) -> ASGIApp | None:

@@ -6,9 +6,25 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+from fastapi import Path
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from app.core.identifiers import IdentifierError, normalize_email
 
 EARLIEST_YEAR, LATEST_YEAR = 1971, 2100
+
+# Integer row ids are 32-bit on PostgreSQL; a larger id is refused (422) before it reaches
+# the database, where SQLite would overflow and PostgreSQL would fail to compare.
+MAX_ROW_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _plausible(value: datetime) -> datetime:
@@ -39,7 +55,22 @@ def _plain(value: str, allowed: str) -> str:
 # Text a person typed, trimmed, without control characters: one line, or several lines
 # (line breaks and tabs allowed). Blank text stays an empty string: whether that is
 # allowed is the field's business (min_length, or treated as missing).
+def _email(value: str) -> str:
+    try:
+        return normalize_email(value)
+    except IdentifierError as exc:
+        raise ValueError(exc.message) from None
+
+
 PlainLine = Annotated[str, AfterValidator(_plain_line)]
+# An email address an office gives (its contact, its mailbox), checked by the same rule as
+# a requester's: app.core.identifiers.normalize_email.
+EmailAddress = Annotated[
+    str,
+    StringConstraints(max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
+]
 PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 # An instant the API takes: it must carry an offset and lie in a range the database and the

@@ -8,9 +8,14 @@ the token: an RS256 key is never used as an HMAC secret and ``none`` is never ac
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any
 
 import httpx
@@ -68,38 +73,87 @@ def _unauthorized(detail: str) -> Unauthorized:
 
 
 class JwksCache:
-    """The identity provider's signing keys, fetched with httpx and kept for a while."""
+    """The identity provider's signing keys, fetched with httpx and kept for a while.
+
+    One fetch at a time: concurrent requests with an unknown ``kid`` wait for the fetch
+    in progress instead of starting their own. After a failed fetch the next one waits,
+    doubling from one second to five minutes, so a flood of unknown ``kid`` values cannot
+    hammer the identity provider. Keys older than ``max_stale`` are dropped when they
+    cannot be refreshed. ``generation`` changes whenever the set of keys does; verified
+    tokens are cached per generation, so a withdrawn key stops verifying at once.
+    """
+
+    MIN_BACKOFF = 1.0
+    MAX_BACKOFF = 300.0
+    UNKNOWN_KID_INTERVAL = 60.0
 
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._keys: dict[str, dict[str, Any]] = {}
         self._fetched_at = 0.0
+        self._attempted_at = 0.0
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._lock = asyncio.Lock()
         self._transport = transport
+        self.generation = 0
 
-    async def key(self, url: str, kid: str | None, ttl: float) -> dict[str, Any]:
-        now = time.monotonic()
-        stale = now - self._fetched_at > ttl
-        # An unknown kid may be a rotated key: refetch, but at most once a minute.
-        unknown = kid not in self._keys and now - self._fetched_at > 60
-        if not self._keys or stale or unknown:
-            await self._refresh(url)
+    async def key(
+        self, url: str, kid: str | None, ttl: float, max_stale: float = float("inf")
+    ) -> dict[str, Any]:
+        await self.refresh_if_due(url, kid, ttl, max_stale)
+        if not self._keys:
+            raise _unauthorized("signing keys of the identity provider are unavailable")
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
         if kid is None or kid not in self._keys:
             raise _unauthorized("token signed with an unknown key")
         return self._keys[kid]
 
-    async def _refresh(self, url: str) -> None:
+    async def refresh_if_due(
+        self, url: str, kid: str | None, ttl: float, max_stale: float = float("inf")
+    ) -> None:
+        """Fetch the keys when they are older than ``ttl`` (or ``kid`` is new to them)."""
+        if self._needs_refresh(kid, ttl):
+            attempted = self._attempted_at
+            async with self._lock:
+                # Another request may have fetched while this one waited.
+                if self._attempted_at == attempted and self._needs_refresh(kid, ttl):
+                    await self._refresh(url, max_stale)
+
+    def _needs_refresh(self, kid: str | None, ttl: float) -> bool:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        if not self._keys or now - self._fetched_at > ttl:
+            return True
+        # An unknown kid may be a rotated key: refetch, but at most once a minute.
+        return kid not in self._keys and now - self._attempted_at > self.UNKNOWN_KID_INTERVAL
+
+    async def _refresh(self, url: str, max_stale: float) -> None:
+        self._attempted_at = time.monotonic()
         try:
             async with httpx.AsyncClient(timeout=5.0, transport=self._transport) as client:
                 response = await client.get(url)
                 response.raise_for_status()
-                keys = response.json()["keys"]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            if self._keys:  # keep serving with the keys we have
-                return
-            raise _unauthorized("signing keys of the identity provider are unavailable") from exc
-        self._keys = {k.get("kid", ""): k for k in keys if k.get("kty") == "RSA"}
+                keys = {
+                    k.get("kid", ""): k for k in response.json()["keys"] if k.get("kty") == "RSA"
+                }
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+            self._backoff = min(max(self._backoff * 2, self.MIN_BACKOFF), self.MAX_BACKOFF)
+            self._retry_at = time.monotonic() + self._backoff
+            if self._keys and time.monotonic() - self._fetched_at > max_stale:
+                self._set_keys({})
+            return
+        self._backoff = 0.0
+        self._retry_at = 0.0
         self._fetched_at = time.monotonic()
+        if keys != self._keys:
+            self._set_keys(keys)
+
+    def _set_keys(self, keys: dict[str, dict[str, Any]]) -> None:
+        self._keys = keys
+        self.generation += 1
+        verified_tokens.clear()
 
 
 jwks_cache = JwksCache()
@@ -113,18 +167,24 @@ async def _verification_key(settings: Settings, header: dict[str, Any]) -> tuple
         return settings.jwt_public_key, "RS256"
     if alg == "RS256" and settings.jwt_jwks_url:
         key = await jwks_cache.key(
-            settings.jwt_jwks_url, header.get("kid"), settings.jwks_cache_seconds
+            settings.jwt_jwks_url,
+            header.get("kid"),
+            settings.jwks_cache_seconds,
+            settings.jwks_max_stale_seconds,
         )
         return key, "RS256"
     raise _unauthorized("token algorithm not accepted")
 
 
 class _VerifiedTokens:
-    """Tokens already verified, with their principals, until they expire.
+    """Tokens already verified, with their principals, for at most five minutes.
 
-    Verifying a signature costs far more than the rest of a typical request; a token is
-    immutable, so once verified under a configuration it stays valid until ``exp``.
+    Verifying a signature costs far more than the rest of a typical request. Entries are
+    keyed on the token's decoded parts (a token has one canonical form, so variants of a
+    token cannot fill the cache) and on the fingerprint of the keys that verified it.
     """
+
+    MAX_AGE = 300.0
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
@@ -144,32 +204,79 @@ class _VerifiedTokens:
     def put(self, key: tuple[object, ...], principal: Principal, claims: dict[str, Any]) -> None:
         if len(self._entries) >= self.size:
             self._entries.clear()  # rare: more live tokens than slots; start over
-        self._entries[key] = (principal, float(claims.get("nbf", 0)), float(claims["exp"]))
+        expires = min(float(claims["exp"]), time.time() + self.MAX_AGE)
+        self._entries[key] = (principal, float(claims.get("nbf", 0)), expires)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 verified_tokens = _VerifiedTokens()
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
-def _cache_key(token: str, settings: Settings) -> tuple[object, ...]:
-    return (
-        token,
+
+def canonical_parts(token: str) -> tuple[bytes, bytes, bytes]:
+    """The decoded header, payload and signature of a compact JWS; 401 unless each part
+    is canonical unpadded base64url (python-jose alone also accepts padding, stray
+    characters and non-zero trailing bits, which would give one token many spellings)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise _unauthorized("malformed token")
+    decoded = []
+    for part in parts:
+        if len(part) % 4 == 1 or not _BASE64URL.fullmatch(part):
+            raise _unauthorized("malformed token: not canonical base64url")
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        if base64.urlsafe_b64encode(raw).rstrip(b"=") != part.encode():
+            raise _unauthorized("malformed token: not canonical base64url")
+        decoded.append(raw)
+    return decoded[0], decoded[1], decoded[2]
+
+
+@lru_cache(maxsize=16)
+def _key_fingerprint(*material: object) -> str:
+    return hashlib.sha256(repr(material).encode()).hexdigest()
+
+
+def _cache_key(parts: tuple[bytes, bytes, bytes], settings: Settings) -> tuple[object, ...]:
+    fingerprint = _key_fingerprint(
         settings.jwt_secret,
         settings.jwt_public_key,
         settings.jwt_jwks_url,
         settings.jwt_issuer,
         settings.jwt_audience,
+        settings.jwt_max_lifetime_seconds,
     )
+    return (*parts, fingerprint, jwks_cache.generation)
 
 
 async def decode_token(token: str, settings: Settings) -> Principal:
-    """Validate ``token`` (signature, exp, nbf, aud, iss) and return its principal."""
-    key = _cache_key(token, settings)
-    cached = verified_tokens.get(key)
+    """Validate ``token`` (signature, exp, nbf, iat, lifetime, aud, iss); its principal."""
+    parts = canonical_parts(token)
+    if settings.jwt_jwks_url:
+        # Keys due for refresh are refreshed first, so that a cached token whose key the
+        # provider has withdrawn is found out (the new key set has a new generation).
+        await jwks_cache.refresh_if_due(
+            settings.jwt_jwks_url,
+            None,
+            settings.jwks_cache_seconds,
+            settings.jwks_max_stale_seconds,
+        )
+    cached = verified_tokens.get(_cache_key(parts, settings))
     if cached is not None:
         return cached
     principal, claims = await _verify(token, settings)
-    verified_tokens.put(key, principal, claims)
+    # The key set may have changed while the token was verified: cache under the new one.
+    verified_tokens.put(_cache_key(parts, settings), principal, claims)
     return principal
+
+
+# Clock skew allowed between the identity provider and this server.
+LEEWAY_SECONDS = 60
 
 
 async def _verify(token: str, settings: Settings) -> tuple[Principal, dict[str, Any]]:
@@ -181,6 +288,7 @@ async def _verify(token: str, settings: Settings) -> tuple[Principal, dict[str, 
     # python-jose passes a token that has no "aud" (or "iss") unless asked to require it.
     options = {
         "require_exp": True,
+        "require_iat": True,
         "require_sub": True,
         "require_aud": True,
         "require_iss": bool(settings.jwt_issuer),
@@ -197,10 +305,21 @@ async def _verify(token: str, settings: Settings) -> tuple[Principal, dict[str, 
         )
     except JOSEError as exc:
         raise _unauthorized(f"token rejected: {exc}") from exc
+    _check_lifetime(claims, settings.jwt_max_lifetime_seconds)
     try:
         return Principal.model_validate(claims), claims
     except ValidationError as exc:
         raise _unauthorized("token claims are incomplete or invalid") from exc
+
+
+def _check_lifetime(claims: dict[str, Any], max_lifetime: int) -> None:
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+        raise _unauthorized("token rejected: iat and exp must be numbers")
+    if issued > time.time() + LEEWAY_SECONDS:
+        raise _unauthorized("token rejected: issued in the future")
+    if expires - issued > max_lifetime:
+        raise _unauthorized(f"token rejected: lifetime exceeds {max_lifetime} seconds")
 
 
 def create_token(
@@ -216,6 +335,11 @@ def create_token(
     """A HS256 token signed with the configured secret (development and tests)."""
     if not settings.jwt_secret:
         raise RuntimeError("creating tokens needs INFODESK_JWT_SECRET (HS256)")
+    if ttl.total_seconds() > settings.jwt_max_lifetime_seconds:
+        raise ValueError(
+            f"a token may live at most {settings.jwt_max_lifetime_seconds} seconds "
+            "(INFODESK_JWT_MAX_LIFETIME_SECONDS)"
+        )
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": sub,
@@ -244,7 +368,6 @@ async def current_principal(request: Request) -> Principal:
             "a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="infodesk"'}
         )
     principal = await decode_token(token.strip(), get_settings())
-    request.state.principal = principal
     return principal
 
 
@@ -262,9 +385,3 @@ def require_roles(*roles: Role) -> Any:
         return principal
 
     return Depends(_check)
-
-
-def ensure_office_scope(principal: Principal, office_code: str) -> None:
-    """Refuse a caller who may not act on ``office_code``."""
-    if not principal.may_see_office(office_code):
-        raise Forbidden("this office is outside your scope")

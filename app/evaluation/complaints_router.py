@@ -29,6 +29,12 @@ from app.evaluation.complaint_schemas import (
 from app.evaluation.models import Complaint
 from app.evaluation.report_scope import check_dates
 
+COMPLAINT_ACTION_REFUSALS = [
+    complaint_workflow.ComplaintNotFound,
+    complaint_workflow.ComplaintTransition,
+    complaint_workflow.ComplaintChanged,
+]
+
 router = APIRouter()
 
 Recorder = require_roles(Role.integration, Role.compliance)
@@ -166,7 +172,7 @@ def _detail(session: SessionDep, complaint: Complaint) -> ComplaintDetail:
     summary="A complaint with its audit trail",
     dependencies=[Reader],
     response_model=ComplaintDetail,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, errors=[complaint_workflow.ComplaintNotFound]),
 )
 def get_complaint(
     number: str,
@@ -186,7 +192,7 @@ def get_complaint(
     summary="Take a complaint into review",
     dependencies=[Handler],
     response_model=ComplaintDetail,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, errors=COMPLAINT_ACTION_REFUSALS),
 )
 def review(
     number: str,
@@ -208,7 +214,7 @@ def review(
     summary="Respond to a complaint",
     dependencies=[Handler],
     response_model=ComplaintDetail,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 422, errors=COMPLAINT_ACTION_REFUSALS),
 )
 def respond(
     number: str,
@@ -235,7 +241,7 @@ def respond(
     summary="Close a complaint",
     dependencies=[Handler],
     response_model=ComplaintDetail,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, errors=COMPLAINT_ACTION_REFUSALS),
 )
 def close(
     number: str,

@@ -17,14 +17,20 @@ from app.core.db import SessionDep, utcnow
 from app.core.errors import problem_responses
 from app.core.security import CurrentPrincipal, Role, require_roles
 from app.evaluation import reports
-from app.evaluation.report_scope import Scope, check_period, resolve_scope
+from app.evaluation.report_scope import (
+    OfficeUnknown,
+    ReportOutOfScope,
+    Scope,
+    check_period,
+    resolve_scope,
+)
 
 router = APIRouter(tags=["reports"])
 
 STATIC = Path(__file__).parent / "static"
 CSV = "text/csv"
 Readers = require_roles(Role.head, Role.supervisor, Role.compliance, Role.admin)
-ERRORS = problem_responses(401, 403, 404, 422)
+ERRORS = problem_responses(401, 403, 422, errors=[OfficeUnknown, ReportOutOfScope])
 
 OfficeParam = Annotated[
     str | None,

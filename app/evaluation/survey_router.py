@@ -116,7 +116,7 @@ def _limit(request: Request, code: str) -> None:
     tags=["public"],
     summary="A satisfaction survey (IKM) as data",
     response_model=PublicSurvey,
-    responses=problem_responses(404, 429),
+    responses=problem_responses(429, errors=[SurveyNotFound]),
 )
 def get_public_survey(code: str, request: Request, session: SessionDep) -> PublicSurvey:
     """The survey of `code`: its status, the inquiry's reference and office, and the nine
@@ -146,7 +146,9 @@ async def _json_submission(code: str, request: Request) -> SurveySubmission:
     summary="Answer a satisfaction survey",
     status_code=201,
     response_model=SurveyReceipt,
-    responses=problem_responses(404, 409, 410, 422, 429),
+    responses=problem_responses(
+        422, 429, errors=[SurveyNotFound, SurveyNotOpen, SurveyAnswered, SurveyExpired]
+    ),
     openapi_extra=json_body(SurveySubmission),
 )
 def post_public_survey(

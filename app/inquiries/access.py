@@ -9,9 +9,10 @@ leak; one they see but may not act on is a 403.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, and_, false, or_
 from sqlmodel import Session, col, select
 
 from app.core.errors import Forbidden, NotFound
@@ -35,11 +36,32 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
 }
 
 
+def _since_reopened(inquiry: Inquiry, at: datetime | None) -> bool:
+    return at is not None and (inquiry.reopened_at is None or at > inquiry.reopened_at)
+
+
 def _unit_sees(principal: Principal, inquiry: Inquiry) -> bool:
+    """An escalation to the caller's unit of the caller's office, since the last reopen."""
     return (
         Role.unit in principal.roles
         and principal.unit is not None
+        and principal.office is not None
         and inquiry.escalated_unit_code == principal.unit
+        and inquiry.escalated_unit_office == principal.office
+        and _since_reopened(inquiry, inquiry.escalated_at)
+    )
+
+
+def unit_consulted(principal: Principal, inquiry: Inquiry, consultation: Consultation) -> bool:
+    """Whether ``consultation`` is addressed to the caller's unit of the caller's office
+    and was asked since the inquiry was last reopened."""
+    return (
+        Role.unit in principal.roles
+        and principal.unit is not None
+        and principal.office is not None
+        and consultation.unit_code == principal.unit
+        and consultation.unit_office_code == principal.office
+        and _since_reopened(inquiry, consultation.asked_at)
     )
 
 
@@ -56,14 +78,16 @@ def sees(session: Session, principal: Principal, inquiry: Inquiry) -> bool:
     """``can_read``, counting consultations addressed to the caller's unit."""
     if can_read(principal, inquiry):
         return True
-    if Role.unit not in principal.roles or principal.unit is None:
+    if Role.unit not in principal.roles or principal.unit is None or principal.office is None:
         return False
-    consulted = session.exec(
-        select(Consultation.id).where(
-            Consultation.inquiry_id == inquiry.id, Consultation.unit_code == principal.unit
+    consultations = session.exec(
+        select(Consultation).where(
+            Consultation.inquiry_id == inquiry.id,
+            Consultation.unit_code == principal.unit,
+            Consultation.unit_office_code == principal.office,
         )
-    ).first()
-    return consulted is not None
+    ).all()
+    return any(unit_consulted(principal, inquiry, c) for c in consultations)
 
 
 def visible(principal: Principal) -> Any:
@@ -73,10 +97,26 @@ def visible(principal: Principal) -> Any:
     conditions: list[ColumnElement[bool]] = []
     if principal.has_any(OFFICE_READERS) and principal.office:
         conditions.append(col(Inquiry.office_code) == principal.office)
-    if Role.unit in principal.roles and principal.unit:
-        conditions.append(col(Inquiry.escalated_unit_code) == principal.unit)
-        consulted = select(Consultation.inquiry_id).where(Consultation.unit_code == principal.unit)
-        conditions.append(col(Inquiry.id).in_(consulted))
+    if Role.unit in principal.roles and principal.unit and principal.office:
+        reopened = col(Inquiry.reopened_at)
+        conditions.append(
+            and_(
+                col(Inquiry.escalated_unit_code) == principal.unit,
+                col(Inquiry.escalated_unit_office) == principal.office,
+                or_(reopened.is_(None), col(Inquiry.escalated_at) > reopened),
+            )
+        )
+        consulted = (
+            select(Consultation.id)
+            .where(
+                col(Consultation.inquiry_id) == col(Inquiry.id),
+                col(Consultation.unit_code) == principal.unit,
+                col(Consultation.unit_office_code) == principal.office,
+                or_(reopened.is_(None), col(Consultation.asked_at) > reopened),
+            )
+            .exists()
+        )
+        conditions.append(consulted)
     return or_(*conditions) if conditions else false()
 
 
@@ -131,7 +171,12 @@ IDENTITY_DOCUMENTS = frozenset({"npwp", "nitku", "nppbkc"})
 
 
 def mask(value: str | None) -> str | None:
-    """NIK/NPWP with all but the first four and last two digits hidden."""
+    """NIK/NPWP with all but the first four and last two digits hidden. A short number (a
+    legacy NPPBKC has six digits) keeps only its last two, so at least half of any
+    number is hidden."""
     if value is None:
         return None
-    return value[:4] + "*" * (len(value) - 6) + value[-2:]
+    if len(value) >= 12:
+        return value[:4] + "*" * (len(value) - 6) + value[-2:]
+    shown = min(2, len(value) // 2)
+    return "*" * (len(value) - shown) + value[len(value) - shown :]

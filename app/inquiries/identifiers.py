@@ -5,6 +5,14 @@ stored form, or raises :class:`IdentifierError` with a short English message sui
 422 problem detail. Values are only checked for being well-formed; nothing is looked up, so
 well-formed but unknown numbers are accepted. Error messages never echo the input because
 several of these identifiers (NIK, NPWP, phone, email) are personal data.
+
+Maintained libraries do the checking where one covers the number: python-stdnum the NPWP
+check digit and ISO 6346 containers, email-validator addresses and phonenumbers phone
+numbers (both in :mod:`app.core.identifiers`, shared with the packages below this one).
+The rest is written here because no maintained library covers it: NIK (stdnum's ``id.nik``
+refuses a regency missing from its own list, and new ones keep being made), NITKU,
+NPPBKC, nomor aju, the IATA air waybill and the BTKI HS code. The length, character and
+separator rules in front of the libraries are the office's own, and give its messages.
 """
 
 from __future__ import annotations
@@ -14,6 +22,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+
+from stdnum import iso6346
+from stdnum.exceptions import ValidationError
+from stdnum.id import npwp as stdnum_npwp
+
+from app.core.identifiers import MAX_INPUT as _MAX_INPUT
+from app.core.identifiers import IdentifierError, bounded, normalize_email, normalize_phone
 
 __all__ = [
     "DOCUMENT_TYPES",
@@ -38,17 +53,6 @@ __all__ = [
 ]
 
 
-class IdentifierError(ValueError):
-    """A malformed identifier; ``message`` is safe to show to the requester."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-# Inputs are bounded before any parsing so pathological payloads cost O(1) to reject.
-_MAX_INPUT: Final = 512
-
 _DIGITS: Final = re.compile(r"[0-9]+")
 _NIK_SEPARATORS: Final = str.maketrans("", "", ".-")
 _NUMBER_SEPARATORS: Final = str.maketrans("", "", ".-/")
@@ -57,24 +61,13 @@ _AJU: Final = re.compile(r"[0-9A-Z]{26}")
 _CONTAINER: Final = re.compile(r"([A-Z]{3})([UJZ])([0-9]{6})([0-9])")
 _CONTAINER_LOOSE: Final = re.compile(r"[A-Z]{4}[0-9]{7}")
 _HS_CODE: Final = re.compile(r"([0-9]{4})(?:\.?([0-9]{2})(?:\.?([0-9]{2}))?)?")
-_ATEXT: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_EMAIL_LOCAL: Final = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
-_DOMAIN_LABEL: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_PHONE_CHARS: Final = re.compile(r"\+?[0-9 ().-]+")
-_PHONE_SEPARATORS: Final = str.maketrans("", "", " ().-")
 # Zl/Zp are included because a line break inside a stored value breaks CSV exports and logs.
 _CONTROL_CATEGORIES: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
-def _bounded(value: str, name: str, limit: int = _MAX_INPUT) -> str:
-    if len(value) > limit:
-        raise IdentifierError(f"{name} is too long")
-    return value
-
-
 def _squash(value: str, name: str, table: dict[int, int | None]) -> str:
     """Remove all Unicode whitespace plus the separators in ``table``."""
-    return "".join(_bounded(value, name).split()).translate(table)
+    return "".join(bounded(value, name).split()).translate(table)
 
 
 def _digits(value: str, name: str, table: dict[int, int | None]) -> str:
@@ -91,7 +84,7 @@ def _has_control(value: str) -> bool:
 
 
 def _free_text(value: str, name: str, max_length: int) -> str:
-    raw = _bounded(value, name, max(_MAX_INPUT, 4 * max_length))
+    raw = bounded(value, name, max(_MAX_INPUT, 4 * max_length))
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
         raise IdentifierError(f"{name} is required")
@@ -138,13 +131,27 @@ def normalize_nik(value: str) -> str:
 
 
 def normalize_npwp(value: str) -> str:
-    """Validate a 15-digit (pre-2024) or 16-digit NPWP, ignoring ``. - /`` and spaces."""
+    """Validate a 15-digit (pre-2024) or 16-digit NPWP, ignoring ``. - /`` and spaces.
+
+    In the 15-digit form, and in the 16-digit form that is it with a leading 0, the 9th
+    digit is a Luhn check digit over the first 8 (``01.234.567.4-901.000``), which
+    python-stdnum verifies. The other 16-digit form is an individual's NIK and has no
+    check digit; it is accepted as 16 digits (stdnum would look its regency up in a list).
+    """
     digits = _digits(value, "NPWP", _NUMBER_SEPARATORS)
     if len(digits) not in (15, 16):
         raise IdentifierError("NPWP must be 15 or 16 digits")
     # All zeros is the tax office's placeholder for "no NPWP", never a real taxpayer.
     if digits.count("0") == len(digits):
         raise IdentifierError("NPWP must not be all zeros")
+    if len(digits) == 15 or digits.startswith("0"):
+        try:
+            stdnum_npwp.validate(digits)
+        except ValidationError:
+            raise IdentifierError(
+                "NPWP check digit is wrong: the 9th digit of the 15-digit form does not "
+                "match the first 8"
+            ) from None
     return digits
 
 
@@ -233,33 +240,24 @@ def normalize_awb(value: str) -> str:
 # ------------------------------------------------------------------------- container
 
 
-def _letter_values() -> dict[str, int]:
-    # ISO 6346 numbers letters from 10 upwards but skips multiples of 11 (the modulus).
-    values: dict[str, int] = {}
-    n = 10
-    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        if n % 11 == 0:
-            n += 1
-        values[letter] = n
-        n += 1
-    return values
-
-
-_CONTAINER_VALUES: Final = {**_letter_values(), **{str(d): d for d in range(10)}}
-
-
 def container_check_digit(first10: str) -> int:
-    """Return the ISO 6346 check digit for owner code + category + 6-digit serial."""
+    """Return the ISO 6346 check digit for owner code + category + 6-digit serial.
+
+    A remainder of 10 is written as 0 (python-stdnum does the same); ISO 6346 discourages
+    such serials but they exist.
+    """
     code = first10.upper() if first10.isascii() else first10
     if len(code) != 10 or _CONTAINER_LOOSE.fullmatch(code + "0") is None:
         raise IdentifierError("Container prefix must be 4 letters and 6 digits")
-    total = sum(_CONTAINER_VALUES[ch] << i for i, ch in enumerate(code))
-    # A remainder of 10 is written as 0; ISO 6346 discourages such serials but they exist.
-    return total % 11 % 10
+    return int(iso6346.calc_check_digit(code))
 
 
 def normalize_container(value: str) -> str:
-    """Validate an ISO 6346 container number (e.g. ``CSQU 305438-3``); return 11 characters."""
+    """Validate an ISO 6346 container number (e.g. ``CSQU 305438-3``); return 11 characters.
+
+    python-stdnum checks the number; the category letters are the office's: U, J and Z
+    (stdnum also takes R).
+    """
     code = _squash(value, "Container number", _DASH)
     if not code:
         raise IdentifierError("Container number is required")
@@ -270,10 +268,13 @@ def normalize_container(value: str) -> str:
         raise IdentifierError("Container number must be 4 letters followed by 7 digits")
     if _CONTAINER.fullmatch(code) is None:
         raise IdentifierError("Container category letter must be U, J or Z")
-    expected = container_check_digit(code[:10])
-    if int(code[10]) != expected:
-        raise IdentifierError(f"Container check digit does not match (expected {expected})")
-    return code
+    try:
+        return iso6346.validate(code)
+    except ValidationError:
+        expected = container_check_digit(code[:10])
+        raise IdentifierError(
+            f"Container check digit does not match (expected {expected})"
+        ) from None
 
 
 # -------------------------------------------------------------------------- HS code
@@ -281,7 +282,7 @@ def normalize_container(value: str) -> str:
 
 def normalize_hs_code(value: str) -> str:
     """Validate a BTKI 2022 HS code of 4, 6 or 8 digits, dots only as in ``8471.30.20``."""
-    text = _bounded(value, "HS code").strip()
+    text = bounded(value, "HS code").strip()
     if not text:
         raise IdentifierError("HS code is required")
     match = _HS_CODE.fullmatch(text)
@@ -309,76 +310,6 @@ def normalize_other(value: str) -> str:
 def normalize_handle(value: str) -> str:
     """Validate a social media handle: trimmed, 1-100 characters, no control characters."""
     return _free_text(value, "Handle", 100)
-
-
-# ---------------------------------------------------------------------------- email
-
-
-def normalize_email(value: str) -> str:
-    """Validate an ASCII email address conservatively; trim it and lowercase the domain.
-
-    Only dot-atom local parts are accepted (no quoted strings, comments or IP literals) and
-    internationalised domains must already be in punycode, which covers real requesters
-    without needing the email-validator package.
-    """
-    text = _bounded(value, "Email").strip()
-    if not text:
-        raise IdentifierError("Email is required")
-    if len(text) > 254 or not text.isascii():
-        raise IdentifierError("Email is not a valid address")
-    local, sep, domain = text.partition("@")
-    if not sep or "@" in domain:
-        raise IdentifierError("Email must contain exactly one @")
-    if not local or len(local) > 64 or _EMAIL_LOCAL.fullmatch(local) is None:
-        raise IdentifierError("Email local part is not valid")
-    labels = domain.split(".")
-    if (
-        len(labels) < 2
-        or any(_DOMAIN_LABEL.fullmatch(label) is None for label in labels)
-        or labels[-1].isdigit()
-    ):
-        raise IdentifierError("Email domain is not valid")
-    return f"{local}@{domain.lower()}"
-
-
-# ---------------------------------------------------------------------------- phone
-
-_NSN_MIN: Final = 8
-_NSN_MAX: Final = 12
-
-
-def normalize_phone(value: str) -> str:
-    """Normalise an Indonesian mobile or landline number to E.164 (``+62...``).
-
-    Accepts ``08xx``, ``628xx``, ``+62 8xx`` and ``+62 (0)21 ...`` with spaces, dashes, dots
-    and parentheses. The national significant number (after the trunk 0) must be 8-12
-    digits and cannot start with 0. Foreign numbers are rejected.
-    """
-    text = _bounded(value, "Phone number").strip()
-    if not text:
-        raise IdentifierError("Phone number is required")
-    if _PHONE_CHARS.fullmatch(text) is None:
-        raise IdentifierError("Phone number may contain only digits, spaces, + - . ( )")
-    if text.count("(") != text.count(")") or text.find("(") > text.find(")"):
-        raise IdentifierError("Phone number has unbalanced parentheses")
-    has_plus = text.startswith("+")
-    digits = text.removeprefix("+").translate(_PHONE_SEPARATORS)
-    if digits.startswith("62"):
-        national = digits[2:]
-        # "+62 (0)21 ..." is a common business-card style; the trunk 0 is not dialled.
-        if national.startswith("0"):
-            national = national[1:]
-    elif has_plus:
-        raise IdentifierError("Phone number must be an Indonesian (+62) number")
-    elif digits.startswith("0"):
-        national = digits[1:]
-    else:
-        raise IdentifierError("Phone number must start with 0, 62 or +62")
-    if national.startswith("0"):
-        raise IdentifierError("Phone number area code must not start with 0")
-    if not _NSN_MIN <= len(national) <= _NSN_MAX:
-        raise IdentifierError("Phone number must have 8-12 digits after the leading 0")
-    return f"+62{national}"
 
 
 # ------------------------------------------------------------------------- dispatcher

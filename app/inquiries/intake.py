@@ -23,6 +23,7 @@ from app.core.errors import Conflict, InvalidField, Unprocessable
 from app.core.security import Principal
 from app.inquiries import access, texts
 from app.inquiries.clock import pause_so_far, schedule
+from app.inquiries.errors import MessageIdReused
 from app.inquiries.events import record, touch
 from app.inquiries.models import Inquiry, InquiryDocument, InquiryMessage
 from app.inquiries.schemas import FollowUpIn, InquiryCreate
@@ -206,7 +207,7 @@ def create_inquiry(
 def _same_inquiry(seen: Inquiry | None, inquiry: Inquiry) -> bool:
     """False (posted before) when the message is this inquiry's; 409 when another's."""
     if seen is None or seen.id != inquiry.id:
-        raise Conflict("That channel message id was used for another message already.")
+        raise MessageIdReused("That channel message id was used for another message already.")
     return False
 
 

@@ -46,6 +46,8 @@ class Inquiry(SQLModel, table=True):
             "id",
         ),
         Index("ix_inquiry_escalated_unit", "escalated_unit_code", "status"),
+        # The retention job's search: closed long ago, not yet anonymised.
+        Index("ix_inquiry_closed_at", "closed_at"),
         UniqueConstraint("created_by", "idempotency_key", name="uq_inquiry_idempotency"),
     )
 
@@ -92,6 +94,14 @@ class Inquiry(SQLModel, table=True):
         default=None, sa_column=Column(String(64), nullable=True, unique=True)
     )
     escalated_unit_code: str | None = Field(default=None, sa_column=Column(String(64)))
+    # The home office of the unit escalated to (from the office's unit directory): a unit
+    # token sees the ticket only with this office in its claims.
+    escalated_unit_office: str | None = Field(default=None, sa_column=Column(String(32)))
+    # When the requester's personal data was removed (on request or after the retention
+    # period); what is left serves statistics and the audit trail.
+    anonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # The last reopening; unit work from before it is no longer the unit's to see.
+    reopened_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
@@ -160,6 +170,7 @@ class Consultation(SQLModel, table=True):
     inquiry_id: uuid.UUID = Field(foreign_key="inquiry.id", nullable=False, index=True)
     with_role: str = Field(sa_column=Column(String(16), nullable=False))
     unit_code: str | None = Field(default=None, sa_column=Column(String(64)))
+    unit_office_code: str | None = Field(default=None, sa_column=Column(String(32)))
     question: str = Field(sa_column=Column(Text, nullable=False))
     asked_by: str = Field(sa_column=Column(String(200), nullable=False))
     asked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

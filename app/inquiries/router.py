@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
-from app.core.db import SessionDep, utcnow
-from app.core.errors import problem_responses
+from app.core.db import SessionDep, audit_session, utcnow
+from app.core.errors import DomainError, problem_responses
 from app.core.fastpath import json_response
-from app.core.schemas import Instant
+from app.core.schemas import Instant, RowId
 from app.core.security import CurrentPrincipal, Principal
-from app.inquiries import intake, queries
+from app.inquiries import identity_reads, intake, queries
+from app.inquiries.errors import (
+    ACTION_REFUSALS,
+    AssigneeTaken,
+    ConsultationClosed,
+    MessageIdReused,
+)
 from app.inquiries.models import Inquiry
 from app.inquiries.schemas import (
     AnswerIn,
@@ -34,6 +40,7 @@ from app.inquiries.schemas import (
 )
 from app.inquiries.states import Status
 from app.inquiries.workflow import Workflow, etag, load
+from app.offices.units import UnknownUnit
 from app.sla.policies import PolicyCache
 
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
@@ -41,7 +48,13 @@ router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
 IfMatch = Annotated[
     str | None, Header(description="the ETag you read; 412 when the inquiry changed since")
 ]
-ACTION_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
+
+
+def _action_errors(*more: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    return problem_responses(401, 403, 404, 422, errors=(*ACTION_REFUSALS, *more))
+
+
+ACTION_ERRORS = _action_errors()
 
 
 def _caches(request: Request) -> tuple[CalendarCache, PolicyCache]:
@@ -60,7 +73,12 @@ def _detail(
     inquiry: Inquiry,
     response: Response,
 ) -> InquiryDetail:
-    detail = _viewer(request, session, principal).detail(inquiry)
+    viewer = _viewer(request, session, principal)
+    detail = viewer.detail(inquiry)
+    shown = identity_reads.shown_in_full(detail)
+    if shown:
+        with audit_session(request, session) as audit:
+            identity_reads.record(audit, principal, inquiry, shown, viewer.now)
     response.headers["ETag"] = detail.etag
     return detail
 
@@ -98,7 +116,7 @@ def _workflow(
     response_model=InquiryReceipt,
     responses={
         200: {"model": InquiryReceipt, "description": "Posted before: the existing inquiry"},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 422, errors=[MessageIdReused]),
     },
 )
 def create_inquiry(
@@ -260,7 +278,7 @@ def _action_result(
     "/{inquiry_id}/assign",
     summary="Assign an inquiry",
     response_model=InquiryDetail,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(AssigneeTaken),
 )
 def assign(
     inquiry_id: uuid.UUID,
@@ -303,7 +321,7 @@ def request_info(
     summary="Consult a coordinator, supervisor or unit",
     status_code=status.HTTP_201_CREATED,
     response_model=ConsultationView,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(UnknownUnit),
 )
 def consult(
     inquiry_id: uuid.UUID,
@@ -326,11 +344,11 @@ def consult(
     "/{inquiry_id}/consultations/{consultation_id}/reply",
     summary="Answer a consultation",
     response_model=ConsultationView,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(ConsultationClosed),
 )
 def reply(
     inquiry_id: uuid.UUID,
-    consultation_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    consultation_id: RowId,
     data: ConsultationReplyIn,
     request: Request,
     session: SessionDep,
@@ -375,7 +393,7 @@ def answer(
     "/{inquiry_id}/escalate",
     summary="Escalate to a related unit",
     response_model=InquiryDetail,
-    responses=ACTION_ERRORS,
+    responses=_action_errors(UnknownUnit),
 )
 def escalate(
     inquiry_id: uuid.UUID,

@@ -16,16 +16,23 @@ from sqlmodel import Session
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
 from app.core.config import get_settings
-from app.core.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from app.core.errors import Forbidden, NotFound
 from app.core.security import Principal, Role
 from app.inquiries import access, hooks, texts
 from app.inquiries.clock import pause_so_far, schedule
+from app.inquiries.errors import (
+    AssigneeTaken,
+    ConsultationClosed,
+    InquiryChanged,
+    InvalidTransition,
+)
 from app.inquiries.events import record, touch
 from app.inquiries.models import Consultation, Inquiry, InquiryMessage, OutboxMessage
 from app.inquiries.schemas import ConsultationIn, EscalateIn
 from app.inquiries.states import TRANSITIONS, Status
 from app.inquiries.templating import FilledTemplate, fill_template
 from app.inquiries.tickets import TicketNumberAllocator
+from app.offices import units
 from app.sla.engine import SlaPolicy
 from app.sla.policies import PolicyCache, to_engine
 
@@ -103,7 +110,7 @@ class Workflow:
         current = Status(self.inquiry.status)
         allowed, _ = TRANSITIONS[action]
         if current not in allowed:
-            raise Conflict(
+            raise InvalidTransition(
                 f"Cannot {action.replace('_', '-')} an inquiry that is {current.value}.",
                 current_status=current.value,
             )
@@ -116,7 +123,7 @@ class Workflow:
         # If-Match may list several tags (RFC 9110); weak tags never match.
         tags = {t.strip() for t in if_match.split(",")}
         if current not in tags and "*" not in tags:
-            raise PreconditionFailed(
+            raise InquiryChanged(
                 "The inquiry has changed since you read it; read it again.", current_etag=current
             )
 
@@ -212,7 +219,7 @@ class Workflow:
             if assignee != self.principal.sub:
                 raise Forbidden("an officer may assign inquiries only to themselves")
             if self.inquiry.assignee not in (None, self.principal.sub):
-                raise Conflict(
+                raise AssigneeTaken(
                     "The inquiry is assigned to someone else; a coordinator can reassign it.",
                     current_status=self.inquiry.status,
                 )
@@ -236,11 +243,17 @@ class Workflow:
     def consult(self, data: ConsultationIn, if_match: str | None) -> Consultation:
         """Ask a coordinator, the supervisor or a related unit; internal only."""
         before = self._begin("consult", if_match)
+        unit_office = None
+        if data.unit_code is not None:
+            unit_office = units.find_unit(
+                session=self.session, office_code=self.inquiry.office_code, unit_code=data.unit_code
+            ).home_office_code
         self._claim_if_new(before)
         consultation = Consultation(
             inquiry_id=self.inquiry.id,
             with_role=data.with_,
             unit_code=data.unit_code,
+            unit_office_code=unit_office,
             question=data.question,
             asked_by=self.principal.sub,
             asked_at=self.now,
@@ -262,10 +275,8 @@ class Workflow:
         if consultation is None or consultation.inquiry_id != self.inquiry.id:
             raise NotFound("No such consultation.")
         principal = self.principal
-        is_unit_addressee = (
-            consultation.with_role == "unit"
-            and Role.unit in principal.roles
-            and principal.unit == consultation.unit_code
+        is_unit_addressee = consultation.with_role == "unit" and access.unit_consulted(
+            principal, self.inquiry, consultation
         )
         if not is_unit_addressee:
             access.ensure_may(principal, "reply", self.inquiry)
@@ -275,7 +286,7 @@ class Workflow:
                 raise Forbidden(f"this consultation is addressed to the {consultation.with_role}")
         self._check_etag(if_match)
         if consultation.answered_at is not None:
-            raise Conflict(
+            raise ConsultationClosed(
                 "This consultation has been answered already.",
                 current_status=self.inquiry.status,
             )
@@ -313,9 +324,12 @@ class Workflow:
         """Hand over to a unit with a ticket number, which the requester receives. An
         inquiry escalated before keeps its number: the requester already has it."""
         before = self._begin("escalate", if_match)
+        inquiry = self.inquiry
+        unit = units.find_unit(
+            session=self.session, office_code=inquiry.office_code, unit_code=data.unit_code
+        )
         self._claim_if_new(before)
         self._end_pause()
-        inquiry = self.inquiry
         number = inquiry.ticket_number
         if number is None:
             tz = self.calendars.get(self.session, inquiry.office_code).tz
@@ -324,6 +338,7 @@ class Workflow:
             )
         inquiry.ticket_number = number
         inquiry.escalated_unit_code = data.unit_code
+        inquiry.escalated_unit_office = unit.home_office_code
         inquiry.escalated_at = self.now
         body = texts.escalation_notice(
             inquiry.requester_name, inquiry.reference, number, data.message, self._survey_url()
@@ -370,4 +385,5 @@ class Workflow:
         """Take a closed inquiry up again; its SLA outcome stays as it was."""
         before = self._begin("reopen", if_match)
         self.inquiry.closed_at = None
+        self.inquiry.reopened_at = self.now
         return self._finish("reopen", before, Status.in_progress, {})

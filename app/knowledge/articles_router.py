@@ -118,7 +118,7 @@ def create_article(
     "/{article_id}",
     summary="Get a knowledge-base article",
     response_model=ArticleRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 422, errors=[articles.ArticleNotFound]),
 )
 def get_article(article: ArticleDep, response: Response) -> ArticleRead:
     """One article (`article_not_found` when the caller does not see it)."""
@@ -129,7 +129,12 @@ def get_article(article: ArticleDep, response: Response) -> ArticleRead:
     "/{article_id}",
     summary="Change a knowledge-base article",
     response_model=ArticleRead,
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses=problem_responses(
+        401,
+        403,
+        422,
+        errors=[articles.ArticleNotFound, articles.ArticleArchived, articles.ArticleChanged],
+    ),
     dependencies=[Writers],
 )
 def update_article(
@@ -152,7 +157,9 @@ def update_article(
     "/{article_id}/archive",
     summary="Archive a knowledge-base article",
     response_model=ArticleRead,
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses=problem_responses(
+        401, 403, 422, errors=[articles.ArticleNotFound, articles.ArticleChanged]
+    ),
     dependencies=[Writers],
 )
 def archive_article(
@@ -173,7 +180,9 @@ def archive_article(
     "/{article_id}/restore",
     summary="Restore an archived article as a draft",
     response_model=ArticleRead,
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses=problem_responses(
+        401, 403, 422, errors=[articles.ArticleNotFound, articles.ArticleChanged]
+    ),
     dependencies=[Writers],
 )
 def restore_article(
@@ -194,7 +203,7 @@ def restore_article(
     "/{article_id}/events",
     summary="Get an article's audit trail",
     response_model=ArticleEventList,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 422, errors=[articles.ArticleNotFound]),
 )
 def list_events(
     article: ArticleDep, session: SessionDep, principal: CurrentPrincipal

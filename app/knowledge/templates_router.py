@@ -123,7 +123,9 @@ def list_placeholders(_principal: CurrentPrincipal) -> PlaceholderList:
     summary="Create an answer template",
     status_code=status.HTTP_201_CREATED,
     response_model=TemplateRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(
+        401, 403, errors=[templates.TemplateCodeTaken, templates.TemplateUnknownPlaceholder]
+    ),
     dependencies=[Managers],
 )
 def create_template(
@@ -141,7 +143,7 @@ def create_template(
     "/{code}",
     summary="Get an answer template",
     response_model=TemplateRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 422, errors=[templates.TemplateNotFound]),
 )
 def get_template(template: TemplateDep, response: Response) -> TemplateRead:
     """A template at its latest version (`template_not_found` outside the caller's scope)."""
@@ -152,7 +154,16 @@ def get_template(template: TemplateDep, response: Response) -> TemplateRead:
     "/{code}",
     summary="Update an answer template",
     response_model=TemplateRead,
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses=problem_responses(
+        401,
+        403,
+        errors=[
+            templates.TemplateNotFound,
+            templates.TemplateArchived,
+            templates.TemplateChanged,
+            templates.TemplateUnknownPlaceholder,
+        ],
+    ),
     dependencies=[Managers],
 )
 def update_template(
@@ -175,7 +186,9 @@ def update_template(
     "/{code}/archive",
     summary="Archive an answer template",
     response_model=TemplateRead,
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses=problem_responses(
+        401, 403, 422, errors=[templates.TemplateNotFound, templates.TemplateChanged]
+    ),
     dependencies=[Managers],
 )
 def archive_template(
@@ -196,7 +209,9 @@ def archive_template(
     "/{code}/restore",
     summary="Restore an archived answer template",
     response_model=TemplateRead,
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses=problem_responses(
+        401, 403, 422, errors=[templates.TemplateNotFound, templates.TemplateChanged]
+    ),
     dependencies=[Managers],
 )
 def restore_template(
@@ -217,7 +232,7 @@ def restore_template(
     "/{code}/versions",
     summary="List a template's versions",
     response_model=TemplateVersionList,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 422, errors=[templates.TemplateNotFound]),
 )
 def list_versions(template: TemplateDep, session: SessionDep) -> TemplateVersionList:
     """Every saved version of the template, oldest first."""
@@ -229,7 +244,7 @@ def list_versions(template: TemplateDep, session: SessionDep) -> TemplateVersion
     "/{code}/versions/{version}",
     summary="Get one version of a template",
     response_model=TemplateVersionRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 422, errors=[templates.TemplateNotFound]),
 )
 def get_version(
     template: TemplateDep,

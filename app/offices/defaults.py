@@ -11,3 +11,13 @@ DEFAULT_OFFICES: tuple[tuple[str, str], ...] = (
     ("KPPBC-LANGSA", "KPPBC Langsa"),
     ("KPPBC-MEULABOH", "KPPBC Meulaboh"),
 )
+
+# The units every default office starts with (code, name); each serves its own office.
+# An admin replaces a directory with PUT /v1/offices/{code}/units.
+DEFAULT_UNITS: tuple[tuple[str, str], ...] = (
+    ("PKC", "Pelayanan Kepabeanan dan Cukai"),
+    ("P2", "Penindakan dan Penyidikan"),
+    ("PERBEND", "Perbendaharaan"),
+    ("KIP", "Kepatuhan Internal dan Penyuluhan"),
+    ("PDAD", "Pengolahan Data dan Administrasi Dokumen"),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, utcnow
@@ -29,3 +29,23 @@ class Office(SQLModel, table=True):
     calendar_version: int = Field(default=1, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class OfficeUnit(SQLModel, table=True):
+    """A related unit that takes escalations and consultations from an office.
+
+    A unit belongs to one office (``home_office_code``) and may serve several: it is
+    listed in the directory of each office it serves. A unit token (role ``unit``, claims
+    ``unit`` and ``office``) sees the work addressed to its code *and* home office only.
+    """
+
+    __tablename__ = "office_unit"
+
+    office_code: str = Field(
+        sa_column=Column(String(32), ForeignKey("office.code"), primary_key=True)
+    )
+    code: str = Field(sa_column=Column(String(64), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    home_office_code: str = Field(
+        sa_column=Column(String(32), ForeignKey("office.code"), nullable=False)
+    )

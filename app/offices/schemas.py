@@ -11,14 +11,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     field_validator,
 )
 from pydantic.config import JsonDict
 
-from app.core.schemas import Input
+from app.core.schemas import EmailAddress, Input
 
 OFFICE_CODE_PATTERN = r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$"
 
@@ -72,7 +71,7 @@ class OfficeCreate(Input):
     code: OfficeCode
     name: OfficeName
     timezone: TimeZoneName = "Asia/Jakarta"
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     active: bool = True
 
 
@@ -85,7 +84,7 @@ class OfficeUpdate(Input):
 
     name: OfficeName | None = None
     timezone: TimeZoneName | None = None
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     active: bool | None = None
 
     @field_validator("name", "timezone", "active", mode="before")
@@ -129,3 +128,94 @@ class OfficeList(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [OFFICE_EXAMPLE]}]})
 
     items: list[OfficeRead]
+
+
+UnitCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,63}$", min_length=1, max_length=64),
+    Field(description="upper-case letters, digits, dots, underscores and hyphens", examples=["P2"]),
+]
+
+
+class UnitIn(Input):
+    """One entry of an office's unit directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: UnitCode
+    name: OfficeName
+    home_office_code: OfficeCode | None = Field(
+        default=None,
+        description="the office the unit belongs to, when it serves this office from another",
+    )
+
+
+class UnitDirectoryIn(Input):
+    """The whole unit directory of an office."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"code": "P2", "name": "Penindakan dan Penyidikan"},
+                        {
+                            "code": "PKC-KANWIL",
+                            "name": "Bidang Kepabeanan dan Cukai",
+                            "home_office_code": "KANWIL-ACEH",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    items: list[UnitIn] = Field(max_length=200)
+
+    @field_validator("items")
+    @classmethod
+    def _distinct(cls, items: list[UnitIn]) -> list[UnitIn]:
+        codes = [u.code for u in items]
+        if len(codes) != len(set(codes)):
+            raise ValueError("unit codes must be distinct")
+        return items
+
+
+class UnitRead(BaseModel):
+    """A unit that takes an office's escalations and consultations."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str = Field(examples=["P2"])
+    name: str = Field(examples=["Penindakan dan Penyidikan"])
+    home_office_code: str = Field(examples=["KANWIL-ACEH"])
+
+
+class UnitDirectory(BaseModel):
+    """An office's unit directory."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "office_code": "KPPBC-LANGSA",
+                    "items": [
+                        {
+                            "code": "P2",
+                            "name": "Penindakan dan Penyidikan",
+                            "home_office_code": "KPPBC-LANGSA",
+                        },
+                        {
+                            "code": "PKC-KANWIL",
+                            "name": "Bidang Kepabeanan dan Cukai",
+                            "home_office_code": "KANWIL-ACEH",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    office_code: str = Field(examples=["KANWIL-ACEH"])
+    items: list[UnitRead]

@@ -6,9 +6,21 @@ from sqlmodel import Session, col, select
 
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, PreconditionFailed
-from app.offices.defaults import DEFAULT_OFFICES, DEFAULT_TIMEZONE
-from app.offices.models import Office
+from app.offices.defaults import DEFAULT_OFFICES, DEFAULT_TIMEZONE, DEFAULT_UNITS
+from app.offices.models import Office, OfficeUnit
 from app.offices.schemas import OfficeCreate, OfficeUpdate
+
+
+class OfficeExists(Conflict):
+    """An office with that code exists already."""
+
+    code = "office_exists"
+
+
+class OfficeChanged(PreconditionFailed):
+    """The office changed since the ETag given in If-Match."""
+
+    code = "office_changed"
 
 
 def etag(office: Office) -> str:
@@ -32,7 +44,7 @@ def get_office(*, session: Session, code: str) -> Office:
 def create_office(*, session: Session, data: OfficeCreate) -> Office:
     """Add an office; its code must be new."""
     if session.get(Office, data.code) is not None:
-        raise Conflict(f"An office with code {data.code} already exists.")
+        raise OfficeExists(f"An office with code {data.code} already exists.")
     office = Office(**data.model_dump())
     session.add(office)
     session.flush()
@@ -45,7 +57,7 @@ def update_office(
     """Apply the fields set in ``data``; ``if_match``, when given, must be the current ETag."""
     office = get_office(session=session, code=code)
     if if_match is not None and if_match.strip() not in (etag(office), "*"):
-        raise PreconditionFailed("The office has changed since you read it; read it again.")
+        raise OfficeChanged("The office has changed since you read it; read it again.")
     changes = data.model_dump(exclude_unset=True)
     if changes:
         for field, value in changes.items():
@@ -63,5 +75,11 @@ def load_default_offices(*, session: Session) -> int:
         return 0
     for code, name in DEFAULT_OFFICES:
         session.add(Office(code=code, name=name, timezone=DEFAULT_TIMEZONE))
+    session.flush()
+    for code, _name in DEFAULT_OFFICES:
+        for unit_code, unit_name in DEFAULT_UNITS:
+            session.add(
+                OfficeUnit(office_code=code, code=unit_code, name=unit_name, home_office_code=code)
+            )
     session.flush()
     return len(DEFAULT_OFFICES)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.config import Settings
 from app.core.db import get_engine
+from app.core.errors import NotFound, Unauthorized, problem_responses
 from app.core.migrations import head_revision
 
 router = APIRouter(tags=["operations"])
@@ -78,11 +82,36 @@ def readyz() -> Response:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
+def _metrics_allowed(request: Request) -> None:
+    """/metrics as INFODESK_METRICS_ACCESS says: open, with its own bearer token, or off."""
+    settings: Settings = request.app.state.settings
+    if settings.metrics_access == "open":
+        return
+    if settings.metrics_access == "off" or not settings.metrics_token:
+        raise NotFound("metrics are not served here")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), settings.metrics_token.encode()
+    ):
+        raise Unauthorized(
+            "metrics need their bearer token",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
     response_class=PlainTextResponse,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+        # Without a model, so that FastAPI does not list text/plain for the problems too.
+        **{
+            status: {k: v for k, v in response.items() if k != "model"}
+            for status, response in problem_responses(401, 404).items()
+        },
+    },
+    dependencies=[Depends(_metrics_allowed)],
 )
 async def metrics() -> Response:
     """Request counts by route and status and a latency histogram, in Prometheus text."""

@@ -7,15 +7,14 @@ import time as clock
 
 from sqlmodel import Session, col, select
 
-from app.calendar.cache import CalendarCache, SessionFactory
+from app.calendar.cache import SessionFactory
+from app.core import changes
 from app.core.channels import Channel
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.inquiries.models import Inquiry
 from app.offices.models import Office
 from app.sla.engine import SlaPolicy
 from app.sla.models import DEFAULT_POLICY_CODE, SlaPolicyRecord
-from app.sla.recompute import recompute_open_due_times
 from app.sla.schemas import SlaPolicyWrite
 
 
@@ -136,8 +135,26 @@ def get_policy(*, session: Session, code: str) -> SlaPolicyRecord:
     return record
 
 
+class PolicyConflict(Conflict):
+    """Another policy already applies to the same channel and office."""
+
+    code = "policy_conflict"
+
+
+class DefaultPolicyScoped(Unprocessable):
+    """The default policy applies everywhere; it takes no channel or office."""
+
+    code = "default_policy_scoped"
+
+
+class PolicyOfficeUnknown(Unprocessable):
+    """The policy names an office that does not exist."""
+
+    code = "unknown_office"
+
+
 def put_policy(
-    *, session: Session, code: str, data: SlaPolicyWrite, calendars: CalendarCache
+    *, session: Session, code: str, data: SlaPolicyWrite
 ) -> tuple[SlaPolicyRecord, bool, int]:
     """Create or replace the policy ``code``; returns it, whether it is new and how many
     open inquiries' due times moved.
@@ -146,9 +163,11 @@ def put_policy(
     policy applies to inquiries received from now on.
     """
     if code == DEFAULT_POLICY_CODE and (data.channel or data.office_code):
-        raise Unprocessable("The default policy applies everywhere; it takes no channel or office.")
+        raise DefaultPolicyScoped(
+            "The default policy applies everywhere; it takes no channel or office."
+        )
     if data.office_code is not None and session.get(Office, data.office_code) is None:
-        raise Unprocessable(
+        raise PolicyOfficeUnknown(
             f"No office with code {data.office_code}.",
             errors=[{"pointer": "#/office_code", "detail": "unknown office"}],
         )
@@ -164,7 +183,7 @@ def put_policy(
         )
     ).first()
     if clash is not None:
-        raise Conflict(f"Policy {clash} already applies to that channel and office.")
+        raise PolicyConflict(f"Policy {clash} already applies to that channel and office.")
     record = session.get(SlaPolicyRecord, code)
     created = record is None
     if record is None:
@@ -176,24 +195,6 @@ def put_policy(
         record.updated_at = utcnow()
     session.add(record)
     session.flush()
-    moved = 0 if created else _recompute_under(session, calendars, record)
+    # Open inquiries under a replaced policy move (app.inquiries.recompute subscribes).
+    moved = 0 if created else changes.publish(session, changes.PolicyChanged(record.code))
     return record, created, moved
-
-
-def _recompute_under(session: Session, calendars: CalendarCache, record: SlaPolicyRecord) -> int:
-    offices = session.exec(
-        select(Inquiry.office_code)
-        .where(Inquiry.policy_code == record.code, col(Inquiry.sla_outcome).is_(None))
-        .distinct()
-    )
-    policy = {record.code: to_engine(record)}
-    return sum(
-        recompute_open_due_times(
-            session=session,
-            calendar=calendars.get(session, office_code),
-            policies=policy,
-            office_code=office_code,
-            policy_code=record.code,
-        )
-        for office_code in list(offices)
-    )

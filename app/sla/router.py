@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from app.calendar.errors import CalendarOutOfRange
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.fastpath import json_body, json_response, read_json
@@ -25,11 +26,16 @@ router = APIRouter(prefix="/v1/sla", tags=["sla"])
 AdminOnly = require_roles(Role.admin)
 
 
+def _sources(request: Request) -> service.Sources:
+    state = request.app.state
+    return service.Sources(state.calendars, state.policies, state.session_factory)
+
+
 @router.post(
     "/calculate",
     summary="Calculate a due time",
     response_model=SlaResult,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, errors=[CalendarOutOfRange]),
     openapi_extra=json_body(SlaCalculation),
 )
 async def calculate(request: Request) -> Response:
@@ -39,14 +45,14 @@ async def calculate(request: Request) -> Response:
     # saves FastAPI a level of dependency solving per request. Any role may calculate.
     await current_principal(request)
     query = await read_json(request, SlaCalculation)
-    return json_response(await service.calculate(request, query))
+    return json_response(await service.calculate(_sources(request), query))
 
 
 @router.post(
     "/working-time",
     summary="Working time between two instants",
     response_model=WorkingTimeResult,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, errors=[CalendarOutOfRange]),
     openapi_extra=json_body(WorkingTimeQuery),
 )
 async def working_time(request: Request) -> Response:
@@ -54,7 +60,7 @@ async def working_time(request: Request) -> Response:
     overrides taken into account)."""
     await current_principal(request)
     query = await read_json(request, WorkingTimeQuery)
-    return json_response(await service.working_time(request, query))
+    return json_response(await service.working_time(_sources(request), query))
 
 
 @router.get(
@@ -87,7 +93,16 @@ def get_policy(code: str, session: SessionDep, _principal: CurrentPrincipal) -> 
     response_model=SlaPolicyRead,
     responses={
         201: {"model": SlaPolicyRead, "description": "Created"},
-        **problem_responses(401, 403, 409, 422),
+        **problem_responses(
+            401,
+            403,
+            422,
+            errors=[
+                policies.PolicyConflict,
+                policies.DefaultPolicyScoped,
+                policies.PolicyOfficeUnknown,
+            ],
+        ),
     },
     dependencies=[AdminOnly],
 )
@@ -100,9 +115,7 @@ def put_policy(
 ) -> SlaPolicyRead:
     """Set a policy's numbers and scope (admin). Open inquiries under this policy get
     their due times recomputed; new inquiries choose the most specific policy."""
-    record, created, moved = policies.put_policy(
-        session=session, code=code, data=data, calendars=request.app.state.calendars
-    )
+    record, created, moved = policies.put_policy(session=session, code=code, data=data)
     request.app.state.policies.invalidate()
     response.headers["X-Recomputed-Inquiries"] = str(moved)
     if created:

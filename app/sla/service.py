@@ -4,15 +4,15 @@ worker thread so the event loop never waits on the database."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from app.calendar.cache import CalendarCache
+from app.calendar.cache import CalendarCache, SessionFactory
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
+from app.calendar.errors import CalendarOutOfRange
 from app.core.channels import Channel
-from app.core.errors import InvalidField
 from app.sla.engine import DueResult, compute_due
 from app.sla.models import SlaPolicyRecord
 from app.sla.policies import PolicyCache
@@ -25,26 +25,34 @@ from app.sla.schemas import (
 )
 
 
-async def calendar_for(request: Request, office_code: str) -> WorkingCalendar:
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where calculations get calendars and policies: the process's caches, and sessions
+    for when a cache entry is stale."""
+
+    calendars: CalendarCache
+    policies: PolicyCache
+    session_factory: SessionFactory
+
+
+async def calendar_for(sources: Sources, office_code: str) -> WorkingCalendar:
     """The office's calendar, from memory when fresh."""
-    cache: CalendarCache = request.app.state.calendars
-    calendar = cache.peek(office_code)
+    calendar = sources.calendars.peek(office_code)
     if calendar is None:
         calendar = await run_in_threadpool(
-            cache.load, request.app.state.session_factory, office_code
+            sources.calendars.load, sources.session_factory, office_code
         )
     return calendar
 
 
 async def policy_for(
-    request: Request, office_code: str, channel: Channel, code: str | None
+    sources: Sources, office_code: str, channel: Channel, code: str | None
 ) -> SlaPolicyRecord:
     """The named policy or the one that applies, from memory when fresh."""
-    cache: PolicyCache = request.app.state.policies
-    record = cache.peek(office_code, channel, code)
+    record = sources.policies.peek(office_code, channel, code)
     if record is None:
         record = await run_in_threadpool(
-            cache.load, request.app.state.session_factory, office_code, channel, code
+            sources.policies.load, sources.session_factory, office_code, channel, code
         )
     return record
 
@@ -70,28 +78,28 @@ def result_of(
     )
 
 
-async def calculate(request: Request, query: SlaCalculation) -> SlaResult:
+async def calculate(sources: Sources, query: SlaCalculation) -> SlaResult:
     """The due time of an inquiry received at ``query.received_at``, explained."""
-    calendar = await calendar_for(request, query.office_code)
-    record = await policy_for(request, query.office_code, query.channel, query.policy_code)
-    policy = request.app.state.policies.engine_policy(record)
+    calendar = await calendar_for(sources, query.office_code)
+    record = await policy_for(sources, query.office_code, query.channel, query.policy_code)
+    policy = sources.policies.engine_policy(record)
     pauses = (
         [(p.start, p.end) for p in query.paused] if policy.pause_when_awaiting_requester else []
     )
     try:
         due = compute_due(calendar, policy, query.received_at, pauses)
     except CalendarRangeError as exc:
-        raise InvalidField("#/received_at", str(exc)) from exc
+        raise CalendarOutOfRange("#/received_at", str(exc)) from exc
     return result_of(due, query.received_at, record.code, calendar)
 
 
-async def working_time(request: Request, query: WorkingTimeQuery) -> WorkingTimeResult:
+async def working_time(sources: Sources, query: WorkingTimeQuery) -> WorkingTimeResult:
     """Working seconds of the office between two instants."""
-    calendar = await calendar_for(request, query.office_code)
+    calendar = await calendar_for(sources, query.office_code)
     try:
         seconds = calendar.working_seconds_between(query.start, query.end)
     except CalendarRangeError as exc:
-        raise InvalidField("#/start", str(exc)) from exc
+        raise CalendarOutOfRange("#/start", str(exc)) from exc
     return WorkingTimeResult(
         office_code=query.office_code,
         start=query.start.astimezone(calendar.tz),

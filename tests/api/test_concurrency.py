@@ -33,6 +33,12 @@ def office(live_client: TestClient, auth: TokenFactory) -> str:
         "/v1/offices", json={"code": code, "name": "Race"}, headers=auth("admin", office=None)
     )
     assert response.status_code == 201, response.text
+    units = live_client.put(
+        f"/v1/offices/{code}/units",
+        json={"items": [{"code": "RACE", "name": "Race unit"}]},
+        headers=auth("admin", office=None),
+    )
+    assert units.status_code == 200, units.text
     return code
 
 
@@ -132,3 +138,59 @@ def test_a_failing_request_leaves_nothing_behind(
     assert [m["kind"] for m in after["messages"]] == ["request", "acknowledgement"]
     events = live_client.get(f"/v1/inquiries/{iid}/events", headers=officer).json()["items"]
     assert [e["action"] for e in events] == ["created", "assign"]
+
+
+@pytest.fixture
+def short_lock_timeout(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from app.core import db
+    from app.core.config import get_settings
+
+    monkeypatch.setenv("INFODESK_DB_LOCK_TIMEOUT_MS", "500")
+    get_settings.cache_clear()
+    db.get_engine().dispose()
+    db.get_engine.cache_clear()
+    yield
+    db.get_engine().dispose()
+    db.get_engine.cache_clear()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_an_action_on_a_locked_inquiry_gets_503_in_time(
+    short_lock_timeout: None, live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    import time
+
+    from sqlalchemy import text
+
+    from app.core import db
+
+    integration = auth("integration", office=office)
+    body = new_inquiry(office_code=office, channel_message_id=f"{office}-locked")
+    iid = live_client.post("/v1/inquiries", json=body, headers=integration).json()["id"]
+    officer = auth("officer", office=office)
+    holder = db.make_engine(str(db.get_engine().url.render_as_string(hide_password=False)))
+    with db.writer(holder).connect() as connection:
+        # Another transaction holds the inquiry (PostgreSQL: its row; SQLite: the database).
+        connection.begin()
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT id FROM inquiry WHERE id = :id FOR UPDATE"), {"id": uuid.UUID(iid)}
+            )
+        started = time.monotonic()
+        response = live_client.post(
+            f"/v1/inquiries/{iid}/assign", json={"assignee": "u1"}, headers=officer
+        )
+        waited = time.monotonic() - started
+        read = live_client.get("/v1/offices", headers=officer)
+        connection.rollback()
+    holder.dispose()
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "database_busy"
+    assert response.headers["retry-after"] == "2"
+    assert waited < 0.5 + 1.0
+    assert read.status_code == 200
+    # Once the lock is gone the same action goes through.
+    done = live_client.post(f"/v1/inquiries/{iid}/assign", json={"assignee": "u1"}, headers=officer)
+    assert done.status_code == 200, done.text

@@ -75,7 +75,7 @@ def test_office_create_get_patch(client: TestClient, auth: TokenFactory) -> None
     created = client.post("/v1/offices", json=body, headers=admin)
     assert created.status_code == 201, created.text
     assert created.headers["location"] == "/v1/offices/KPPBC-SABANG"
-    _assert_problem(client.post("/v1/offices", json=body, headers=admin), 409, "conflict")
+    _assert_problem(client.post("/v1/offices", json=body, headers=admin), 409, "office_exists")
 
     read = client.get("/v1/offices/KPPBC-SABANG", headers=auth("officer"))
     etag = read.headers["etag"]
@@ -90,7 +90,7 @@ def test_office_create_get_patch(client: TestClient, auth: TokenFactory) -> None
     stale = client.patch(
         "/v1/offices/KPPBC-SABANG", json={"name": "X"}, headers={**admin, "If-Match": etag}
     )
-    _assert_problem(stale, 412, "precondition_failed")
+    _assert_problem(stale, 412, "office_changed")
     assert client.get("/v1/offices/KPPBC-SABANG", headers=admin).json()["name"] == "KPPBC Sabang"
 
 
@@ -103,6 +103,27 @@ def test_office_validation_points_at_fields(client: TestClient, auth: TokenFacto
     assert pointers == {"#/code", "#/name", "#/timezone", "#/email"}
     null = client.patch("/v1/offices/KANWIL-ACEH", json={"name": None}, headers=auth("admin"))
     _assert_problem(null, 422, "validation_failed")
+
+
+@pytest.mark.parametrize(
+    ("email", "stored"),
+    [
+        (" Sabang@Example.GO.ID ", "Sabang@example.go.id"),
+        ("sabang@mail.local", None),  # a reserved domain: the requester's email rule
+        ("sabang@example.c0m0", "sabang@example.c0m0"),
+        ("s\u00e4bang@example.go.id", None),  # ASCII only, like a requester's
+    ],
+)
+def test_office_email_follows_the_requesters_email_rule(
+    client: TestClient, auth: TokenFactory, email: str, stored: str | None
+) -> None:
+    response = client.patch("/v1/offices/KANWIL-ACEH", json={"email": email}, headers=auth("admin"))
+    if stored is None:
+        body = _assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == ["#/email"]  # type: ignore[index]
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["email"] == stored
 
 
 def test_office_writes_need_admin(client: TestClient, auth: TokenFactory) -> None:
@@ -152,3 +173,36 @@ def test_unexpected_errors_log_no_message(
     assert record.error == "builtins.ValueError"  # type: ignore[attr-defined]
     assert "list_offices" in record.trace  # type: ignore[attr-defined]
     assert "1171024108900001" not in caplog.text
+
+
+def test_a_500_carries_its_request_id_and_goes_no_further(
+    client: TestClient,
+    auth: TokenFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(**_kwargs: object) -> None:
+        raise ValueError("NIK 1171024108900001 of Cut Nyak Dhien")
+
+    monkeypatch.setattr("app.offices.router.service.list_offices", broken)
+    with caplog.at_level("DEBUG"):
+        response = client.get(
+            "/v1/offices", headers={**auth("officer"), "X-Request-ID": "req-500-check"}
+        )
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-500-check"
+    assert response.json()["request_id"] == "req-500-check"
+    # Logged once, by the service, without the message; no other logger repeats it.
+    assert [r.getMessage() for r in caplog.records].count("unhandled error") == 1
+    assert "1171024108900001" not in caplog.text
+
+
+@pytest.mark.parametrize("override_id", ["99999999999999999999999", "2147483648", "0"])
+def test_row_ids_out_of_range_are_refused_before_the_database(
+    client: TestClient, auth: TokenFactory, override_id: str
+) -> None:
+    response = client.delete(
+        f"/v1/offices/KANWIL-ACEH/calendar/overrides/{override_id}", headers=auth("admin")
+    )
+    _assert_problem(response, 422, "validation_failed")
+    assert "x-request-id" in response.headers

@@ -30,7 +30,7 @@ def new_inquiry(**overrides: Any) -> dict[str, Any]:
             "email": "cut.nyak@example.com",
             "phone": "0812-3456-7890",
             "nik": "1171024108900001",
-            "npwp": "01.234.567.8-901.000",
+            "npwp": "01.234.567.4-901.000",
         },
         "subject": "Barang kiriman tertahan",
         "message": "Paket saya tertahan, apa yang harus saya lakukan?",
@@ -86,7 +86,7 @@ def test_intake_returns_a_receipt_with_the_sla(client: TestClient, auth: TokenFa
 
     inquiry = client.get(f"/v1/inquiries/{receipt['id']}", headers=auth("officer")).json()
     assert inquiry["requester"]["phone"] == "+6281234567890"
-    assert inquiry["requester"]["npwp"] == "012345678901000"
+    assert inquiry["requester"]["npwp"] == "012345674901000"
     assert [d["number"] for d in inquiry["documents"]] == [
         "12612345675",
         "CSQU3054383",
@@ -380,8 +380,8 @@ def test_escalation_ticket_and_public_lookup(client: TestClient, auth: TokenFact
     assert numbers[0] in one.json()["messages"][-1]["body"]
     assert one.json()["assignee"] == "u1"
 
-    unit = auth("unit", office=None, unit="PERBEND", sub="unit-1")
-    other_unit = auth("unit", office=None, unit="P2")
+    unit = auth("unit", office=OFFICE, unit="PERBEND", sub="unit-1")
+    other_unit = auth("unit", office=OFFICE, unit="P2")
     assert client.get(f"/v1/inquiries/{first['id']}", headers=unit).status_code == 200
     assert client.get(f"/v1/inquiries/{first['id']}", headers=other_unit).status_code == 404
     listed = client.get("/v1/inquiries", headers=unit).json()["items"]
@@ -570,7 +570,7 @@ def test_resolve_needs_the_unit_or_a_coordinator(client: TestClient, auth: Token
         client.post(
             f"/v1/inquiries/{iid}/resolve",
             json=message,
-            headers=auth("unit", office=None, unit="PERBEND"),
+            headers=auth("unit", office=OFFICE, unit="PERBEND"),
         ).status_code
         == 404
     )
@@ -596,10 +596,10 @@ def test_reescalation_keeps_the_ticket_number(client: TestClient, auth: TokenFac
 
 
 def test_documents_with_tax_numbers_are_masked(client: TestClient, auth: TokenFactory) -> None:
-    body = new_inquiry(documents=[{"type": "npwp", "number": "01.234.567.8-901.000"}])
+    body = new_inquiry(documents=[{"type": "npwp", "number": "01.234.567.4-901.000"}])
     iid = post(client, auth, body).json()["id"]
     officer = client.get(f"/v1/inquiries/{iid}", headers=auth("officer")).json()
-    assert officer["documents"][0]["number"] == "012345678901000"
+    assert officer["documents"][0]["number"] == "012345674901000"
     head = client.get(f"/v1/inquiries/{iid}", headers=auth("head")).json()
     assert head["documents"][0]["number"] == "0123*********00"
 
@@ -623,8 +623,8 @@ def test_a_consulted_unit_reads_and_replies(client: TestClient, auth: TokenFacto
         client, auth, iid, "consultations", {"with": "unit", "unit_code": "P2", "question": "NPD?"}
     )
     cid = asked.json()["id"]
-    p2 = auth("unit", office=None, unit="P2", sub="p2-1")
-    other = auth("unit", office=None, unit="P3")
+    p2 = auth("unit", office=OFFICE, unit="P2", sub="p2-1")
+    other = auth("unit", office=OFFICE, unit="P3")
     assert client.get(f"/v1/inquiries/{iid}", headers=p2).status_code == 200
     assert [i["id"] for i in client.get("/v1/inquiries", headers=p2).json()["items"]] == [iid]
     assert client.get(f"/v1/inquiries/{iid}", headers=other).status_code == 404
@@ -675,8 +675,11 @@ LATER_EXPECTED = {
     ("admin", None, None): {"resolve": 403, "close": 403, "reopen": 403, "messages": 403},
     ("integration", OFFICE, None): {"resolve": 404, "close": 404, "reopen": 404, "messages": 201},
     # P2 sees only what is escalated to it (the resolve case); the rest is unknown to it.
-    ("unit", None, "P2"): {"resolve": 200, "close": 404, "reopen": 404, "messages": 404},
-    ("unit", None, "P9"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
+    ("unit", OFFICE, "P2"): {"resolve": 200, "close": 404, "reopen": 404, "messages": 404},
+    ("unit", OFFICE, "P9"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
+    # A unit of the same code in another office, or without an office, sees nothing.
+    ("unit", "KPPBC-LANGSA", "P2"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
+    ("unit", None, "P2"): {"resolve": 404, "close": 404, "reopen": 404, "messages": 404},
     ("officer", "KPPBC-LANGSA", None): {
         "resolve": 404,
         "close": 404,
@@ -707,3 +710,29 @@ def test_authorisation_matrix_later_actions(
         headers=auth(role, office=office, unit=unit, sub="u9"),
     )
     assert response.status_code == LATER_EXPECTED[(role, office, unit)][action], response.text
+
+
+def test_a_legacy_nppbkc_is_masked_too(client: TestClient, auth: TokenFactory) -> None:
+    body = new_inquiry(documents=[{"type": "nppbkc", "number": "123456"}])
+    iid = post(client, auth, body).json()["id"]
+    officer = client.get(f"/v1/inquiries/{iid}", headers=auth("officer")).json()
+    assert officer["documents"][0] == {"type": "nppbkc", "number": "123456", "legacy": True}
+    head = client.get(f"/v1/inquiries/{iid}", headers=auth("head")).json()
+    assert head["documents"][0]["number"] == "****56"
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("1171024108900001", "1171**********01"),
+        ("012345674901000", "0123*********00"),
+        ("1234567", "*****67"),
+        ("123456", "****56"),
+        ("12", "*2"),
+    ],
+)
+def test_masks_hide_at_least_half(number: str, masked: str) -> None:
+    from app.inquiries.access import mask
+
+    assert mask(number) == masked
+    assert masked.count("*") * 2 >= len(number)

@@ -47,6 +47,12 @@ def office(client: TestClient, auth: TokenFactory) -> str:
         headers=auth("admin"),
     )
     assert created.status_code == 201, created.text
+    units = client.put(
+        f"/v1/offices/{code}/units",
+        json={"items": [{"code": "P2", "name": "Penindakan dan Penyidikan"}]},
+        headers=auth("admin"),
+    )
+    assert units.status_code == 200, units.text
     return code
 
 

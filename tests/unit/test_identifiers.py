@@ -5,9 +5,12 @@ from __future__ import annotations
 import string
 from collections.abc import Callable
 
+import phonenumbers
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from stdnum import iso6346, luhn
+from stdnum.id import npwp as stdnum_npwp
 
 from app.inquiries.identifiers import (
     DOCUMENT_TYPES,
@@ -135,12 +138,12 @@ def test_nik_generated_valid_round_trip(nik: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("01.234.567.8-901.000", "012345678901000"),
-        ("012345678901000", "012345678901000"),
-        ("0012345678901000", "0012345678901000"),
-        ("0012 3456 7890 1000", "0012345678901000"),
+        ("01.234.567.4-901.000", "012345674901000"),
+        ("012345674901000", "012345674901000"),
+        ("0012345674901000", "0012345674901000"),
+        ("0012 3456 7490 1000", "0012345674901000"),
         ("3171010101900001", "3171010101900001"),  # an individual's NIK as NPWP
-        ("01/234/567/8-901/000", "012345678901000"),
+        ("01/234/567/4-901/000", "012345674901000"),
     ],
 )
 def test_npwp_valid(raw: str, expected: str) -> None:
@@ -565,7 +568,7 @@ def test_phone_generated_mobile_formats_agree(nsn: str, sep: str) -> None:
     ("doc_type", "raw", "expected"),
     [
         ("nomor_aju", "000020-010102-20230101-000001", "00002001010220230101000001"),
-        ("npwp", "01.234.567.8-901.000", "012345678901000"),
+        ("npwp", "01.234.567.4-901.000", "012345674901000"),
         ("nitku", "0012345678901000 000001", "0012345678901000000001"),
         ("nppbkc", "0407.1.3.0012", "0407130012"),
         ("awb", "126-12345675", "12612345675"),
@@ -723,3 +726,117 @@ def test_oversized_input_is_rejected_cheaply(raw: str) -> None:
     for fn in _SINGLE_ARG.values():
         with pytest.raises(IdentifierError):
             fn(raw)
+
+
+# ------------------------------------------------------------ NPWP check digit (stdnum)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "01.312.166.0-091.000",  # python-stdnum's own examples
+        "016090524017000",
+        "01.300.066.6-091.000",
+        "0013121660091000",  # the 16-digit form of the first: a leading 0
+    ],
+)
+def test_npwp_with_a_correct_check_digit_is_accepted(raw: str) -> None:
+    assert stdnum_npwp.is_valid(raw)
+    assert normalize_npwp(raw) == "".join(ch for ch in raw if ch.isdigit())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "01.234.567.8-901.000",
+        "012345678901000",
+        "0012345678901000",
+        "01.312.166.1-091.000",
+        "016090525017000",
+    ],
+)
+def test_npwp_with_a_wrong_check_digit_is_refused(raw: str) -> None:
+    assert not stdnum_npwp.is_valid(raw)
+    _rejects(normalize_npwp, raw, "NPWP check digit is wrong")
+
+
+def test_npwp_check_digit_message_does_not_echo_the_number() -> None:
+    with pytest.raises(IdentifierError) as info:
+        normalize_npwp("012345678901000")
+    assert "012345678" not in info.value.message
+
+
+@_settings
+@given(first8=_digits(8), rest=_digits(6), wrong=_digit, leading_zero=st.booleans())
+def test_npwp_check_digit_is_the_luhn_digit_over_the_first_8(
+    first8: str, rest: str, wrong: str, leading_zero: bool
+) -> None:
+    assume(first8 + rest != "0" * 14)
+    right = luhn.calc_check_digit(first8)
+    prefix = "0" if leading_zero else ""
+    good = f"{prefix}{first8}{right}{rest}"
+    assert normalize_npwp(good) == good
+    assume(wrong != right)
+    _rejects(normalize_npwp, f"{prefix}{first8}{wrong}{rest}", "check digit")
+
+
+@_settings
+@given(nik=_digits(16).filter(lambda s: s[0] != "0"))
+def test_an_npwp_that_is_a_nik_has_no_check_digit(nik: str) -> None:
+    assert normalize_npwp(nik) == nik
+
+
+# ------------------------------------------------------- containers and stdnum agree
+
+
+@_settings
+@given(owner=_owner, category=_category, serial=_digits(6))
+def test_container_check_digit_agrees_with_stdnum(owner: str, category: str, serial: str) -> None:
+    code = f"{owner}{category}{serial}"
+    full = f"{code}{container_check_digit(code)}"
+    assert iso6346.is_valid(full)
+    assert normalize_container(full) == full
+
+
+def test_container_category_r_is_still_refused() -> None:
+    code = f"CSQR305438{iso6346.calc_check_digit('CSQR305438')}"
+    assert iso6346.is_valid(code)
+    _rejects(normalize_container, code, "category letter")
+
+
+# ------------------------------------------------------ email: email-validator's rule
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "budi@mail.localhost",
+        "budi@printer.local",
+        "budi@example.test",
+        "budi@example.invalid",
+        "budi@abc.onion",
+        "budi@1.in-addr.arpa",
+        "budi@ab--cd.example.com",  # not punycode, but looks like a reserved label
+        "budi@xn--zz.example.com",  # an xn-- label that is not IDNA
+    ],
+)
+def test_email_domains_that_cannot_receive_mail_are_refused(raw: str) -> None:
+    _rejects(normalize_email, raw, "domain")
+
+
+def test_email_local_part_is_kept_as_typed() -> None:
+    # email-validator would lowercase these role names; the address is stored as given.
+    assert normalize_email("Postmaster@Example.COM") == "Postmaster@example.com"
+
+
+# ------------------------------------------------------------- phone: phonenumbers agrees
+
+
+@_settings
+@given(nsn=st.text(alphabet=string.digits, min_size=8, max_size=12).filter(lambda s: s[0] != "0"))
+def test_phone_e164_agrees_with_phonenumbers(nsn: str) -> None:
+    got = normalize_phone(f"0{nsn}")
+    parsed = phonenumbers.parse(got)
+    assert parsed.country_code == 62
+    assert phonenumbers.national_significant_number(parsed) == nsn
+    assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == got

@@ -7,8 +7,8 @@ removed by ``infodesk_scrub``) with a GIN index; SQLite as the FTS5 table ``sear
 of the stems that the function ``infodesk_stems`` (registered on every connection by
 app.search.models) makes. The existing rows are indexed at the end.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-29 05:00:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 import app.core.db
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

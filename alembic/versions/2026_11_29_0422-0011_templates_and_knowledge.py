@@ -1,8 +1,8 @@
 """Knowledge: answer templates and their versions, knowledge-base articles and their
 audit trail, and the template an outbound message was filled from.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29 04:22:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.core.db
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,5 +1,8 @@
 """Moving the due times of open inquiries after a calendar or policy change.
 
+``calendar`` and ``sla`` publish their changes (``app.core.changes``); this module
+subscribes (:func:`subscribe`, called when the application is built).
+
 One query selects the affected rows (open: no SLA outcome fixed yet; their window
 between receipt and due time touches the changed dates), the engine computes every new
 due time at once with numpy, and one executemany UPDATE writes those that moved. An
@@ -14,11 +17,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 from sqlalchemy import bindparam, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_rows
 
+from app.calendar.cache import build_calendar
 from app.calendar.engine import WorkingCalendar
+from app.core import changes
 from app.inquiries.models import Inquiry
+from app.offices.models import Office
 from app.sla.engine import SlaPolicy, bulk_at_risk_epochs, bulk_due_epochs
+from app.sla.models import SlaPolicyRecord
+from app.sla.policies import to_engine
 
 
 def _local_midnight(calendar: WorkingCalendar, day: date) -> datetime:
@@ -112,3 +121,51 @@ def recompute_open_due_times(
     )
     session.execute(statement, changes)
     return len(changes)
+
+
+def after_calendar_change(session: Session, change: changes.CalendarChanged) -> int:
+    """Move the due times the office's changed calendar affects."""
+    office = session.get(Office, change.office_code)
+    if office is None:
+        return 0
+    policies = {r.code: to_engine(r) for r in session.exec(select_rows(SlaPolicyRecord))}
+    return recompute_open_due_times(
+        session=session,
+        calendar=build_calendar(session, office),
+        policies=policies,
+        office_code=office.code,
+        first_day=change.first_day,
+        last_day=change.last_day,
+    )
+
+
+def after_policy_change(session: Session, change: changes.PolicyChanged) -> int:
+    """Move the due times of the open inquiries under the replaced policy."""
+    record = session.get(SlaPolicyRecord, change.policy_code)
+    if record is None:
+        return 0
+    offices = session.exec(
+        select_rows(Inquiry.office_code)
+        .where(Inquiry.policy_code == record.code, col(Inquiry.sla_outcome).is_(None))
+        .distinct()
+    )
+    policy = {record.code: to_engine(record)}
+    moved = 0
+    for office_code in list(offices):
+        office = session.get(Office, office_code)
+        if office is None:
+            continue
+        moved += recompute_open_due_times(
+            session=session,
+            calendar=build_calendar(session, office),
+            policies=policy,
+            office_code=office_code,
+            policy_code=record.code,
+        )
+    return moved
+
+
+def subscribe() -> None:
+    """Recompute due times whenever a calendar or a policy changes."""
+    changes.subscribe(changes.CalendarChanged, after_calendar_change)
+    changes.subscribe(changes.PolicyChanged, after_policy_change)

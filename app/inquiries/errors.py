@@ -1,0 +1,39 @@
+"""The refusals of the inquiry workflow, each with its stable problem ``code``."""
+
+from __future__ import annotations
+
+from app.core.errors import Conflict, PreconditionFailed
+
+
+class InvalidTransition(Conflict):
+    """The action is not possible in the inquiry's current status (see `current_status`)."""
+
+    code = "invalid_transition"
+
+
+class AssigneeTaken(Conflict):
+    """The inquiry is assigned to another officer; a coordinator can reassign it."""
+
+    code = "assignee_taken"
+
+
+class ConsultationClosed(Conflict):
+    """The consultation has been answered already."""
+
+    code = "consultation_closed"
+
+
+class InquiryChanged(PreconditionFailed):
+    """The inquiry changed since the ETag given in If-Match (see `current_etag`)."""
+
+    code = "inquiry_changed"
+
+
+class MessageIdReused(Conflict):
+    """The channel message id was used for another message already."""
+
+    code = "message_id_reused"
+
+
+# Every refusal of an action on an inquiry, for the routes' OpenAPI responses.
+ACTION_REFUSALS = (InvalidTransition, InquiryChanged)
