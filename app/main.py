@@ -220,6 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # for by other systems all day long, the probes only every few seconds.
     app.include_router(sla_router)
     app.include_router(ops_router)
+    # Survey submissions come in bursts after answers go out, from requesters' phones.
+    app.include_router(survey_router)
     app.include_router(offices_router)
     app.include_router(calendar_router)
     app.include_router(inquiries_router)
@@ -228,7 +230,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mailboxes_router)
     app.include_router(webhooks_router)
     app.include_router(outbox_router)
-    app.include_router(survey_router)
     app.include_router(complaints_router)
     app.include_router(reports_router)
     app.include_router(privacy_router)
