@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel import Session
 
-from app.core.db import SessionDep
+from app.core.db import SessionDep, run_and_commit
 from app.core.errors import DomainError, problem_responses
 from app.core.fastpath import json_body, json_response, read_json
 from app.core.ratelimit import limit_public
@@ -153,7 +154,7 @@ async def _json_submission(code: str, request: Request) -> SurveySubmission:
     ),
     openapi_extra=json_body(SurveySubmission),
 )
-def post_public_survey(
+async def post_public_survey(
     code: str,
     session: SessionDep,
     submission: Annotated[SurveySubmission, Depends(_json_submission)],
@@ -161,7 +162,13 @@ def post_public_survey(
     """Record the requester's answers (all nine, 1-4 each), optional profile and
     suggestion. Once per survey; open from the first answer for `INFODESK_SURVEY_DAYS`.
     Rate-limited (before the body is read) like the survey's page."""
-    recorded = submit_survey(session=session, code=code, submission=submission)
+    # The statement and the commit in one call to the thread pool (run_and_commit), not
+    # a synchronous endpoint and then the session dependency's commit: measured alone
+    # with `python -m bench.bench_survey` (SQLite, interleaved runs), server CPU per
+    # submission 1,468 -> 1,170 us (medians, -20%), throughput 18% -> 27% of /healthz.
+    recorded = await run_and_commit(
+        session, partial(submit_survey, session=session, code=code, submission=submission)
+    )
     receipt = SurveyReceipt(
         status="answered", reference=recorded.reference, office_code=recorded.office_code
     )
@@ -274,12 +281,12 @@ async def _limited_body(code: str, request: Request) -> bytes:
 
 
 @router.post("/survey/{code}", include_in_schema=False, response_class=HTMLResponse)
-def survey_form(
+async def survey_form(
     code: str, session: SessionDep, body: Annotated[bytes, Depends(_limited_body)]
 ) -> HTMLResponse:
     """Record the form; re-render it with the errors (422) when it is incomplete."""
-    # Synchronous like every database-bound endpoint: it runs in the thread pool.
-    return _record_form(session, code, _form_values(body))
+    values = _form_values(body)
+    return await run_and_commit(session, partial(_record_form, session, code, values))
 
 
 def _record_form(session: Session, code: str, values: dict[str, str]) -> HTMLResponse:
