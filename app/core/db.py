@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -257,14 +258,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         if session.in_transaction():
-            await run_in_threadpool(_end, session, False)
+            await _end_in_thread(session, commit=False)
         else:
             session.close()
         raise
     if session.in_transaction():
-        await run_in_threadpool(_end, session, True)
+        await _end_in_thread(session, commit=True)
     else:
         session.close()
+
+
+async def _end_in_thread(session: Session, *, commit: bool) -> None:
+    # Not on the request threads' limiter: they may all be taken by writers waiting for
+    # the SQLite lock that this transaction holds until it ends (FastAPI runs a
+    # dependency's exit the same way).
+    await anyio.to_thread.run_sync(_end, session, commit, limiter=anyio.CapacityLimiter(1))
 
 
 async def run_and_commit(session: Session, work: Callable[[], T]) -> T:
