@@ -7,6 +7,7 @@ models, migrations and tests run on both.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from app.core.config import get_settings
 from app.core.errors import RETRY_SOON, DatabaseBusy
+from app.core.gate import lock_deadline
 
 # Stable constraint names, so that migrations can drop and alter them on both databases.
 NAMING_CONVENTION = {
@@ -216,17 +218,23 @@ _SQLITE_WRITER = threading.Lock()
 def get_session(request: Request) -> Iterator[Session]:
     """A session for one request: committed when the endpoint succeeds, else rolled back."""
     engine = get_engine()
+    # A request that waited at a row gate (app.core.gate) may wait only the rest of its
+    # lock budget for the database.
+    deadline = lock_deadline(request)
     if request.method in _READ_METHODS:
         yield from _request_session(engine)
     elif engine.dialect.name == "sqlite":
-        if not _SQLITE_WRITER.acquire(timeout=get_settings().db_lock_timeout_ms / 1000):
+        wait = get_settings().db_lock_timeout_ms / 1000
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+        if wait <= 0 or not _SQLITE_WRITER.acquire(timeout=wait):
             raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
         try:
             yield from _request_session(writer(engine))
         finally:
             _SQLITE_WRITER.release()
     else:
-        yield from _request_session(writer(engine))
+        yield from _request_session(writer(engine), lock_deadline=deadline)
 
 
 @contextmanager
@@ -249,9 +257,17 @@ def audit_session(request: Request, session: Session) -> AbstractContextManager[
     return nullcontext(session)
 
 
-def _request_session(engine: Engine) -> Iterator[Session]:
+def _request_session(engine: Engine, lock_deadline: float | None = None) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         try:
+            if lock_deadline is not None:
+                remaining_ms = int((lock_deadline - time.monotonic()) * 1000)
+                if remaining_ms <= 0:
+                    raise DatabaseBusy(
+                        "the database is busy; try again shortly", headers=RETRY_SOON
+                    )
+                # PostgreSQL: for this transaction only.
+                session.connection().exec_driver_sql(f"SET LOCAL lock_timeout = {remaining_ms}")
             yield session
             session.commit()
         except BaseException:
