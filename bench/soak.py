@@ -475,6 +475,8 @@ def main() -> int:
             run = uuid.uuid4().hex[:8]
             tally = Tally()
             seconds = asyncio.run(_load(port, tokens, run, LOAD_INQUIRIES, tally, retry=False))
+            rps = sum(tally.statuses.values()) / seconds
+            print(f"  load throughput {rps:.0f} req/s: {rps / health.rps:.1%} of /healthz")
             _report_load("load", tally, seconds, url, run, LOAD_INQUIRIES)
             print(f"2. faults: {FAULT_INQUIRIES} inquiries, connections killed {KILLS} times")
             asyncio.run(_faults(port, tokens, url, name, uuid.uuid4().hex[:8]))

@@ -241,7 +241,7 @@ def get_events(
     response_model=InquiryReceipt,
     responses={
         200: {"model": InquiryReceipt, "description": "Posted before: nothing changed"},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 422, 503),
     },
 )
 def post_follow_up(
