@@ -26,6 +26,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_factory, write_session
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.fastpath import EXTRA_SCHEMAS
+from app.core.gate import RowGate
 from app.core.logging import configure_logging
 from app.core.middleware import BodyRule, RequestMiddleware
 from app.core.ratelimit import RateLimiter
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
     app.state.write_session = write_session
+    app.state.row_gate = RowGate()
     app.state.public_limiter = RateLimiter(
         settings.public_lookups_per_minute, settings.rate_limit_storage
     )

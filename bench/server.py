@@ -52,14 +52,14 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str | None = None, workers: int = 1
+    database_url: str | None = None, workers: int = 1, log_level: str = "WARNING"
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Migrate and serve on a free port; yields the port and the server's environment."""
     with tempfile.TemporaryDirectory(prefix="infodesk-bench-") as tmp:
         env = {
             **os.environ,
             "INFODESK_ENV": "development",
-            "INFODESK_LOG_LEVEL": "WARNING",
+            "INFODESK_LOG_LEVEL": log_level,
             "INFODESK_DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
         }
         port = free_port()

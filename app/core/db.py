@@ -7,6 +7,7 @@ models, migrations and tests run on both.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 from app.core.errors import RETRY_SOON, DatabaseBusy
+from app.core.gate import lock_deadline
 
 # Stable constraint names, so that migrations can drop and alter them on both databases.
 NAMING_CONVENTION = {
@@ -88,6 +90,29 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 # Execution option marking a connection whose transactions will write.
 WRITE_OPTION = "infodesk_writes"
+# Execution option with the instant (time.monotonic) by which a request that waited at a
+# row gate (app.core.gate) must have its locks: the database waits only what is left.
+DEADLINE_OPTION = "infodesk_lock_deadline"
+
+
+def _lock_wait(conn: Any) -> float:
+    """Seconds this transaction may wait for a lock; DatabaseBusy when none are left."""
+    wait = get_settings().db_lock_timeout_ms / 1000
+    deadline = conn.get_execution_options().get(DEADLINE_OPTION)
+    if deadline is not None:
+        wait = min(wait, deadline - time.monotonic())
+    if wait <= 0:
+        raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
+    return float(wait)
+
+
+def _postgres_begin(conn: Any) -> None:
+    # A gated request's transaction waits for row locks only what is left of its budget.
+    if conn.get_execution_options().get(DEADLINE_OPTION) is not None:
+        remaining_ms = max(1, int(_lock_wait(conn) * 1000))
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {remaining_ms}")
+
+
 # Set in a pool entry's info while its connection holds the engine's writer lock.
 _HOLDS_WRITER_LOCK = "infodesk_writer_lock"
 
@@ -118,7 +143,7 @@ def _sqlite_writer_lock(engine: Engine) -> None:
         # a detached connection (none) never returns to the pool and does not take it.
         info = conn.connection.record_info
         if info is not None and not info.get(_HOLDS_WRITER_LOCK):
-            if not lock.acquire(timeout=get_settings().db_lock_timeout_ms / 1000):
+            if not lock.acquire(timeout=_lock_wait(conn)):
                 raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
             info[_HOLDS_WRITER_LOCK] = True
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -171,7 +196,7 @@ def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engin
             f"-c lock_timeout={settings.db_lock_timeout_ms} "
             f"-c statement_timeout={settings.db_statement_timeout_ms}"
         )
-    return create_engine(
+    engine = create_engine(
         parsed,
         echo=echo,
         hide_parameters=True,
@@ -181,6 +206,8 @@ def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engin
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={"options": options} if options else {},
     )
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
 
 
 @lru_cache
@@ -253,6 +280,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     engine = get_engine()
     if request.method not in _READ_METHODS:
         engine = _writer(engine)
+        deadline = lock_deadline(request)
+        if deadline is not None:
+            engine = engine.execution_options(**{DEADLINE_OPTION: deadline})
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
