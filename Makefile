@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format typecheck openapi bench clean
+.PHONY: run test lint format typecheck openapi bench soak clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -45,6 +45,9 @@ bench: $(STAMP)  ## the benchmarks reported in the README (all but the first two
 	$(BIN)/python -m bench.bench_reports
 	$(BIN)/python -m bench.bench_templates
 	$(BIN)/python -m bench.bench_search
+
+soak: $(STAMP)  ## load and faults on PostgreSQL: 32 clients, killed connections, a locked inquiry
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .hypothesis

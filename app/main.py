@@ -26,6 +26,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_factory, write_session
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.fastpath import EXTRA_SCHEMAS
+from app.core.gate import RowGate
 from app.core.logging import configure_logging
 from app.core.middleware import BodyRule, RequestMiddleware
 from app.core.ratelimit import RateLimiter
@@ -236,6 +237,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # for by other systems all day long, the probes only every few seconds.
     app.include_router(sla_router)
     app.include_router(ops_router)
+    # Survey submissions come in bursts after answers go out, from requesters' phones.
+    app.include_router(survey_router)
     app.include_router(offices_router)
     app.include_router(calendar_router)
     app.include_router(inquiries_router)
@@ -244,7 +247,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mailboxes_router)
     app.include_router(webhooks_router)
     app.include_router(outbox_router)
-    app.include_router(survey_router)
     app.include_router(complaints_router)
     app.include_router(reports_router)
     app.include_router(templates_router)
@@ -258,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
     app.state.write_session = write_session
+    app.state.row_gate = RowGate()
     app.state.public_limiter = RateLimiter(
         settings.public_lookups_per_minute, settings.rate_limit_storage
     )

@@ -102,6 +102,20 @@ def _seed(port: int, env: dict[str, str]) -> list[str]:
     return codes
 
 
+def _server_cpu() -> float | None:
+    """CPU seconds the benchmark's server (this process's child) has used, on Linux.
+
+    Throughput shares the machine with whatever else runs; CPU per request does not
+    depend on that share, so it is printed beside the throughput."""
+    try:
+        pid = os.getpid()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        fields = Path(f"/proc/{children[-1]}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def main() -> int:
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} "
@@ -132,11 +146,13 @@ def main() -> int:
 
         healthz = request_bytes("GET", "/healthz", host)
         results = []
+        cpu_us: list[float] = []
         for label, make, expect in (
             ("GET /healthz", lambda i: healthz, 200),
             ("POST /v1/public/surveys/{code}", submit, 201),
             ("GET /healthz (again)", lambda i: healthz, 200),
         ):
+            before = _server_cpu()
             result = load(
                 label,
                 "127.0.0.1",
@@ -146,11 +162,21 @@ def main() -> int:
                 seconds=SECONDS,
                 expect=expect,
             )
+            after = _server_cpu()
             print(result.line())
             results.append(result)
+            if before is not None and after is not None and result.requests:
+                # The warm-up's requests are in the CPU time too.
+                cpu_us.append((after - before) / (result.requests * (1 + 1 / SECONDS)) * 1e6)
     health = (results[0].rps + results[2].rps) / 2
     ratio = results[1].rps / health
     verdict = "PASS" if ratio >= TARGET and results[1].errors == 0 else "MISS"
+    if len(cpu_us) == 3:
+        health_cpu = (cpu_us[0] + cpu_us[2]) / 2
+        print(
+            f"server CPU per request: healthz {health_cpu:.0f} us, survey submission "
+            f"{cpu_us[1]:.0f} us ({health_cpu / cpu_us[1]:.0%} of healthz's rate at full CPU)"
+        )
     print(f"survey submission / healthz throughput: {ratio:.0%} (target >= 30%) {verdict}")
     return 0
 

@@ -56,6 +56,7 @@ def running_server(
     workers: int = 1,
     app: str = "app.asgi:app",
     migrate: bool = True,
+    log_level: str = "WARNING",
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Migrate (unless told not to) and serve ``app`` on a free port; yields the port and
     the server's environment."""
@@ -63,7 +64,7 @@ def running_server(
         env = {
             **os.environ,
             "INFODESK_ENV": "development",
-            "INFODESK_LOG_LEVEL": "WARNING",
+            "INFODESK_LOG_LEVEL": log_level,
             "INFODESK_DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
         }
         port = free_port()

@@ -7,13 +7,15 @@ models, migrations and tests run on both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,9 +23,11 @@ from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 from app.core.errors import RETRY_SOON, DatabaseBusy
+from app.core.gate import lock_deadline
 
 # Stable constraint names, so that migrations can drop and alter them on both databases.
 NAMING_CONVENTION = {
@@ -35,6 +39,7 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -90,17 +95,72 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin(conn: Any) -> None:
-    # A deferred BEGIN lets two writers both read, then one fails to upgrade its lock
-    # (SQLITE_BUSY, which busy_timeout cannot cure). Transactions that will write take
-    # the write lock at BEGIN, so they queue instead; readers stay deferred (WAL never
-    # blocks them).
-    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
 # Execution option marking a connection whose transactions will write.
 WRITE_OPTION = "infodesk_writes"
+# Execution option with the instant (time.monotonic) by which a request that waited at a
+# row gate (app.core.gate) must have its locks: the database waits only what is left.
+DEADLINE_OPTION = "infodesk_lock_deadline"
+
+
+def _lock_wait(conn: Any) -> float:
+    """Seconds this transaction may wait for a lock; DatabaseBusy when none are left."""
+    wait = get_settings().db_lock_timeout_ms / 1000
+    deadline = conn.get_execution_options().get(DEADLINE_OPTION)
+    if deadline is not None:
+        wait = min(wait, deadline - time.monotonic())
+    if wait <= 0:
+        raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
+    return float(wait)
+
+
+def _postgres_begin(conn: Any) -> None:
+    # A gated request's transaction waits for row locks only what is left of its budget.
+    if conn.get_execution_options().get(DEADLINE_OPTION) is not None:
+        remaining_ms = max(1, int(_lock_wait(conn) * 1000))
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {remaining_ms}")
+
+
+# Set in a pool entry's info while its connection holds the engine's writer lock.
+_HOLDS_WRITER_LOCK = "infodesk_writer_lock"
+
+
+def _sqlite_writer_lock(engine: Engine) -> None:
+    """Queue this process's SQLite writers on a lock of the engine's own.
+
+    SQLite admits one writer at a time. Transactions that will write take the lock just
+    before ``BEGIN IMMEDIATE`` and give it back when their connection returns to the pool
+    (after the commit or rollback), so that they queue here instead of in SQLite's busy
+    handler, which sleeps in growing steps (up to 100 ms) and leaves the database idle
+    while writers wait. Measured with `python -m bench.bench_survey` (SQLite, 32
+    connections): survey submissions went from 451 req/s, p99 876 ms, to 540 req/s, p99
+    88 ms. The wait is bounded (``INFODESK_DB_LOCK_TIMEOUT_MS``): then DatabaseBusy (503).
+    Other processes still meet the busy timeout.
+    """
+    lock = threading.Lock()
+
+    def begin(conn: Any) -> None:
+        # A deferred BEGIN lets two writers both read, then one fails to upgrade its lock
+        # (SQLITE_BUSY, which busy_timeout cannot cure). Transactions that will write
+        # take the write lock at BEGIN, so they queue instead; readers stay deferred
+        # (WAL never blocks them).
+        if not conn.get_execution_options().get(WRITE_OPTION, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        # The pool entry's own info outlives invalidation, so the lock is always given back;
+        # a detached connection (none) never returns to the pool and does not take it.
+        info = conn.connection.record_info
+        if info is not None and not info.get(_HOLDS_WRITER_LOCK):
+            if not lock.acquire(timeout=_lock_wait(conn)):
+                raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
+            info[_HOLDS_WRITER_LOCK] = True
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record.record_info.pop(_HOLDS_WRITER_LOCK, False):
+            lock.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "checkin", checkin)
 
 
 def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engine:
@@ -131,7 +191,7 @@ def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engin
         def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
-        event.listen(engine, "begin", _begin)
+        _sqlite_writer_lock(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -143,7 +203,7 @@ def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engin
             f"-c lock_timeout={settings.db_lock_timeout_ms} "
             f"-c statement_timeout={settings.db_statement_timeout_ms}"
         )
-    return create_engine(
+    engine = create_engine(
         parsed,
         echo=echo,
         hide_parameters=True,
@@ -153,6 +213,8 @@ def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engin
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={"options": options} if options else {},
     )
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
 
 
 @lru_cache
@@ -211,39 +273,73 @@ def increment_counter(session: Session, table: Table, keys: dict[str, Any]) -> i
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-# SQLite admits one writer at a time. Requests of this process that will write queue on
-# this lock instead of in SQLite's busy handler, which sleeps in growing steps (up to
-# 100 ms) and so leaves the database idle while 32 writers wait. Measured with
-# `python -m bench.bench_survey` (SQLite, 32 connections): survey submissions went from
-# 451 req/s, p99 876 ms, to 540 req/s, p99 88 ms. Other processes still meet the busy
-# timeout.
-_SQLITE_WRITER = threading.Lock()
+@lru_cache(maxsize=8)
+def _writer(engine: Engine) -> Engine:
+    return writer(engine)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request: committed when the endpoint succeeds, else rolled back."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request: committed when the endpoint succeeds, else rolled back.
+
+    Opening a session does no I/O, so it is opened on the event loop; the database is
+    first used by the endpoint (a synchronous one, in the thread pool), and the commit
+    or rollback runs in the thread pool too, and only when a transaction was begun."""
     engine = get_engine()
-    if request.method in _READ_METHODS:
-        yield from _request_session(engine)
-    elif engine.dialect.name == "sqlite":
-        if not _SQLITE_WRITER.acquire(timeout=get_settings().db_lock_timeout_ms / 1000):
-            raise DatabaseBusy("the database is busy; try again shortly", headers=RETRY_SOON)
-        try:
-            yield from _request_session(writer(engine))
-        finally:
-            _SQLITE_WRITER.release()
+    if request.method not in _READ_METHODS:
+        engine = _writer(engine)
+        deadline = lock_deadline(request)
+        if deadline is not None:
+            engine = engine.execution_options(**{DEADLINE_OPTION: deadline})
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    except BaseException:
+        if session.in_transaction():
+            await _end_in_thread(session, commit=False)
+        else:
+            session.close()
+        raise
+    if session.in_transaction():
+        await _end_in_thread(session, commit=True)
     else:
-        yield from _request_session(writer(engine))
+        session.close()
+
+
+async def _end_in_thread(session: Session, *, commit: bool) -> None:
+    # Not on the request threads' limiter: they may all be taken by writers waiting for
+    # the SQLite lock that this transaction holds until it ends (FastAPI runs a
+    # dependency's exit the same way).
+    await anyio.to_thread.run_sync(_end, session, commit, limiter=anyio.CapacityLimiter(1))
+
+
+async def run_and_commit(session: Session, work: Callable[[], T]) -> T:
+    """``work()``, then the commit of the request's transaction, in one call to the thread
+    pool: for an ``async`` endpoint whose database work is short, one round trip to the
+    pool instead of two (the endpoint's, then the session's commit), and on SQLite the
+    writer lock is held for that one call only. When ``work`` raises, nothing is
+    committed and the session's dependency rolls back, as for any endpoint."""
+
+    def unit() -> T:
+        result = work()
+        session.commit()
+        return result
+
+    return await run_in_threadpool(unit)
+
+
+def _end(session: Session, commit: bool) -> None:
+    with session:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
 
 
 @contextmanager
 def write_session() -> Iterator[Session]:
     """A short transaction of its own that writes, committed on leaving (for example to
     record a read while the request's own session only reads)."""
-    engine = get_engine()
-    lock = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
-    with lock:
-        yield from _request_session(writer(engine))
+    yield from _request_session(writer(get_engine()))
 
 
 def audit_session(request: Request, session: Session) -> AbstractContextManager[Session]:

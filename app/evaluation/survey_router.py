@@ -4,15 +4,18 @@ No token: the unguessable code is the key; rate-limited per client and per code.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlmodel import Session
 
-from app.core.db import SessionDep
+from app.core.db import SessionDep, run_and_commit
 from app.core.errors import DomainError, problem_responses
 from app.core.fastpath import json_body, json_response, read_json
 from app.core.ratelimit import limit_public
@@ -151,7 +154,7 @@ async def _json_submission(code: str, request: Request) -> SurveySubmission:
     ),
     openapi_extra=json_body(SurveySubmission),
 )
-def post_public_survey(
+async def post_public_survey(
     code: str,
     session: SessionDep,
     submission: Annotated[SurveySubmission, Depends(_json_submission)],
@@ -159,9 +162,15 @@ def post_public_survey(
     """Record the requester's answers (all nine, 1-4 each), optional profile and
     suggestion. Once per survey; open from the first answer for `INFODESK_SURVEY_DAYS`.
     Rate-limited (before the body is read) like the survey's page."""
-    state = submit_survey(session=session, code=code, submission=submission)
+    # The statement and the commit in one call to the thread pool (run_and_commit), not
+    # a synchronous endpoint and then the session dependency's commit: measured alone
+    # with `python -m bench.bench_survey` (SQLite, interleaved runs), server CPU per
+    # submission 1,468 -> 1,170 us (medians, -20%), throughput 18% -> 27% of /healthz.
+    recorded = await run_and_commit(
+        session, partial(submit_survey, session=session, code=code, submission=submission)
+    )
     receipt = SurveyReceipt(
-        status="answered", reference=state.reference, office_code=state.office_code
+        status="answered", reference=recorded.reference, office_code=recorded.office_code
     )
     return json_response(receipt, status_code=201)
 
@@ -272,46 +281,58 @@ async def _limited_body(code: str, request: Request) -> bytes:
 
 
 @router.post("/survey/{code}", include_in_schema=False, response_class=HTMLResponse)
-def survey_form(
+async def survey_form(
     code: str, session: SessionDep, body: Annotated[bytes, Depends(_limited_body)]
 ) -> HTMLResponse:
     """Record the form; re-render it with the errors (422) when it is incomplete."""
-    # Synchronous like every database-bound endpoint: it runs in the thread pool.
     values = _form_values(body)
-    try:
-        state = survey_state(session=session, code=code)
-    except SurveyNotFound:
-        return _unknown()
-    if state.status != "open":
-        page = _state_page(state)
-        if state.status != "expired":
-            page.status_code = 409
-        return page
+    return await run_and_commit(session, partial(_record_form, session, code, values))
+
+
+def _record_form(session: Session, code: str, values: dict[str, str]) -> HTMLResponse:
     submission = _submission(values)
     if isinstance(submission, dict):
+        # Incomplete: the form again with its errors, if the survey is still open.
+        try:
+            state = survey_state(session=session, code=code)
+        except SurveyNotFound:
+            return _unknown()
+        if state.status != "open":
+            return _refused(state)
         page_html = survey_pages.form_page(
             code=code, reference=state.reference, values=values, errors=submission
         )
         return HTMLResponse(page_html, status_code=422)
+    # Complete: recorded in one go, like the JSON submission; the survey's state is read
+    # only to explain a refusal.
     try:
-        submit_survey(session=session, code=code, submission=submission)
+        recorded = submit_survey(session=session, code=code, submission=submission)
+    except SurveyNotFound:
+        return _unknown()
     except (SurveyAnswered, SurveyNotOpen, SurveyExpired) as exc:
-        return _error_page(exc, state)
+        refused = replace(survey_state(session=session, code=code), status=_REFUSED[type(exc)])
+        return _refused(refused)
     return HTMLResponse(
         survey_pages.message_page(
             "Terima kasih",
             "Terima kasih, penilaian Anda sudah kami terima dan akan membantu kami "
             "meningkatkan layanan.",
             "Thank you: your rating has been recorded.",
-            state.reference,
+            recorded.reference,
         )
     )
 
 
-def _error_page(exc: DomainError, state: SurveyState) -> HTMLResponse:
-    status: SurveyStatus = "expired" if isinstance(exc, SurveyExpired) else "answered"
-    page = _state_page(
-        SurveyState(state.code, state.reference, state.office_code, status, None, None)
-    )
-    page.status_code = exc.status
+_REFUSED: dict[type[DomainError], SurveyStatus] = {
+    SurveyAnswered: "answered",
+    SurveyNotOpen: "not_open",
+    SurveyExpired: "expired",
+}
+
+
+def _refused(state: SurveyState) -> HTMLResponse:
+    """The page for a form sent to a survey that is not open: 409, or 410 once closed."""
+    page = _state_page(state)
+    if state.status != "expired":
+        page.status_code = 409
     return page

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.core.config import get_settings
 from app.core.db import utcnow
@@ -125,20 +125,53 @@ class SurveyState:
     closes_at: datetime | None
 
 
-# Built once: the statements' cache keys then cost nothing per submission.
-_SURVEY_OF_CODE = select(  # type: ignore[call-overload]
-    Inquiry.id,
-    Inquiry.reference,
-    Inquiry.office_code,
-    Inquiry.channel,
-    Inquiry.first_response_at,
-).where(Inquiry.survey_code == bindparam("code"))
-_ANSWERED = select(SurveyResponse.id).where(SurveyResponse.inquiry_id == bindparam("inquiry_id"))
+# Core statements on the tables, built once: executed on the session's connection they
+# skip the ORM's execution layer, and their cache keys cost nothing per submission.
+_INQUIRY = Inquiry.__table__  # type: ignore[attr-defined]
 _TABLE = SurveyResponse.__table__  # type: ignore[attr-defined]
-_INSERT = {
+_SURVEY_OF_CODE = select(
+    _INQUIRY.c.id,
+    _INQUIRY.c.reference,
+    _INQUIRY.c.office_code,
+    _INQUIRY.c.channel,
+    _INQUIRY.c.first_response_at,
+).where(_INQUIRY.c.survey_code == bindparam("code"))
+_ANSWERED = select(_TABLE.c.id).where(_TABLE.c.inquiry_id == bindparam("inquiry_id"))
+_ANSWER_COLUMNS = (
+    *(c.lower() for c in ELEMENT_CODES),
+    "age_band",
+    "sex",
+    "education",
+    "occupation",
+    "suggestion",
+    "submitted_at",
+)
+# The whole submission in one statement: the response is inserted only when the survey
+# of the code is open (opened, after the `opened_after` instant) and unanswered, and the
+# row back carries what the receipt shows. The unique inquiry_id decides a race.
+_RECORD = {
     postgres: module.insert(_TABLE)
+    .from_select(
+        ["inquiry_id", "office_code", "channel", *_ANSWER_COLUMNS],
+        select(
+            _INQUIRY.c.id,
+            _INQUIRY.c.office_code,
+            _INQUIRY.c.channel,
+            *(bindparam(name, type_=_TABLE.c[name].type) for name in _ANSWER_COLUMNS),
+        ).where(
+            _INQUIRY.c.survey_code == bindparam("code"),
+            _INQUIRY.c.first_response_at > bindparam("opened_after"),
+        ),
+    )
     .on_conflict_do_nothing(index_elements=["inquiry_id"])
-    .returning(_TABLE.c.id)
+    .returning(
+        # By the code again: SQLite scans the table for a subquery correlated with the
+        # row inserted, and SQLAlchemy would not correlate it anyway.
+        select(_INQUIRY.c.reference)
+        .where(_INQUIRY.c.survey_code == bindparam("code"))
+        .scalar_subquery(),
+        _TABLE.c.office_code,
+    )
     for postgres, module in ((False, sqlite), (True, postgresql))
 }
 
@@ -161,14 +194,15 @@ def _survey(session: Session, code: str) -> _Survey:
     """The survey fields of the inquiry with ``code``; SurveyNotFound for none."""
     found = None
     if 0 < len(code) <= 32:
-        found = session.execute(_SURVEY_OF_CODE, {"code": code}).first()
+        found = session.connection().execute(_SURVEY_OF_CODE, {"code": code}).first()
     if found is None:
         raise SurveyNotFound("No survey with this code.")
     return _Survey(*found)
 
 
 def _answered(session: Session, survey: _Survey) -> bool:
-    return session.execute(_ANSWERED, {"inquiry_id": survey.inquiry_id}).first() is not None
+    found = session.connection().execute(_ANSWERED, {"inquiry_id": survey.inquiry_id}).first()
+    return found is not None
 
 
 def survey_state(*, session: Session, code: str, now: datetime | None = None) -> SurveyState:
@@ -188,29 +222,28 @@ def survey_state(*, session: Session, code: str, now: datetime | None = None) ->
     return SurveyState(code, survey.reference, survey.office_code, status, opened, closes)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A response was recorded for the inquiry with this reference and office."""
+
+    reference: str
+    office_code: str
+
+
 def submit_survey(
     *, session: Session, code: str, submission: SurveySubmission, now: datetime | None = None
-) -> SurveyState:
+) -> Recorded:
     """Record the response to the survey of ``code``; refused unless the survey is open.
 
-    The hot path is two statements: read the inquiry's survey fields, then insert with
-    ``ON CONFLICT (inquiry_id) DO NOTHING``: no row back means another response is
-    there already (also when a concurrent one committed first)."""
+    One statement when the survey is open (``_RECORD``); only when it inserts nothing are
+    the survey's fields read, to say why: unknown (404), not open yet or answered (409),
+    closed (410)."""
     now = now or utcnow()
-    survey = _survey(session, code)
-    if survey.opened_at is None:
-        raise SurveyNotOpen("The survey opens with the first answer to the inquiry.")
-    closes = survey.closes_at
-    if closes is not None and now >= closes:
-        if _answered(session, survey):
-            raise SurveyAnswered("This survey has already been answered.")
-        raise SurveyExpired("The survey is closed.")
     respondent = submission.respondent or Respondent()
     answers = submission.answers
     values = {
-        "inquiry_id": survey.inquiry_id,
-        "office_code": survey.office_code,
-        "channel": survey.channel,
+        "code": code,
+        "opened_after": now - timedelta(days=get_settings().survey_days),
         **{c.lower(): getattr(answers, c) for c in ELEMENT_CODES},
         "age_band": respondent.age_band,
         "sex": respondent.sex,
@@ -219,9 +252,21 @@ def submit_survey(
         "suggestion": submission.suggestion,
         "submitted_at": now,
     }
-    statement = _INSERT[session.get_bind().dialect.name == "postgresql"]
-    if session.execute(statement, values).first() is None:
-        raise SurveyAnswered("This survey has already been answered.")
-    return SurveyState(
-        code, survey.reference, survey.office_code, "answered", survey.opened_at, closes
-    )
+    if 0 < len(code) <= 32:
+        connection = session.connection()
+        statement = _RECORD[connection.dialect.name == "postgresql"]
+        row = connection.execute(statement, values).first()
+        if row is not None:
+            return Recorded(row[0], row[1])
+    raise _refusal(session, code, now)
+
+
+def _refusal(session: Session, code: str, now: datetime) -> DomainError:
+    """Why a response to the survey of ``code`` was not recorded."""
+    survey = _survey(session, code)
+    if survey.opened_at is None:
+        return SurveyNotOpen("The survey opens with the first answer to the inquiry.")
+    closes = survey.closes_at
+    if closes is not None and now >= closes and not _answered(session, survey):
+        return SurveyExpired("The survey is closed.")
+    return SurveyAnswered("This survey has already been answered.")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
 from app.core.db import SessionDep, audit_session, utcnow
 from app.core.errors import DomainError, problem_responses
 from app.core.fastpath import json_response
+from app.core.gate import row_gate
 from app.core.schemas import Instant, RowId
 from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import identity_reads, intake, queries
@@ -43,7 +44,12 @@ from app.inquiries.workflow import Workflow, etag, load
 from app.offices.units import UnknownUnit
 from app.sla.policies import PolicyCache
 
-router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
+# Writes on one inquiry wait for their turn on the event loop, not in a worker thread.
+router = APIRouter(
+    prefix="/v1/inquiries",
+    tags=["inquiries"],
+    dependencies=[Depends(row_gate("inquiry", "inquiry_id"), scope="function")],
+)
 
 IfMatch = Annotated[
     str | None, Header(description="the ETag you read; 412 when the inquiry changed since")
@@ -51,7 +57,7 @@ IfMatch = Annotated[
 
 
 def _action_errors(*more: type[DomainError]) -> dict[int | str, dict[str, Any]]:
-    return problem_responses(401, 403, 404, 422, errors=(*ACTION_REFUSALS, *more))
+    return problem_responses(401, 403, 404, 422, 503, errors=(*ACTION_REFUSALS, *more))
 
 
 ACTION_ERRORS = _action_errors()
@@ -236,7 +242,7 @@ def get_events(
     response_model=InquiryReceipt,
     responses={
         200: {"model": InquiryReceipt, "description": "Posted before: nothing changed"},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 422, 503),
     },
 )
 def post_follow_up(

@@ -5,9 +5,11 @@ message make one inquiry, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -193,4 +195,182 @@ def test_an_action_on_a_locked_inquiry_gets_503_in_time(
     assert read.status_code == 200
     # Once the lock is gone the same action goes through.
     done = live_client.post(f"/v1/inquiries/{iid}/assign", json={"assignee": "u1"}, headers=officer)
+    assert done.status_code == 200, done.text
+
+
+@pytest.fixture
+def few_threads(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A one-second lock timeout and four request threads (pool 2 + 2)."""
+    from app.core import db
+    from app.core.config import get_settings
+
+    monkeypatch.setenv("INFODESK_DB_LOCK_TIMEOUT_MS", "1000")
+    monkeypatch.setenv("INFODESK_DB_POOL_SIZE", "2")
+    monkeypatch.setenv("INFODESK_DB_MAX_OVERFLOW", "2")
+    get_settings.cache_clear()
+    db.get_engine().dispose()
+    db.get_engine.cache_clear()
+    yield
+    db.get_engine().dispose()
+    db.get_engine.cache_clear()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@contextmanager
+def _held(iid: str) -> Iterator[None]:
+    """Another transaction holds the inquiry (PostgreSQL: its row; SQLite: the database)."""
+    from sqlalchemy import text
+
+    from app.core import db
+
+    holder = db.make_engine(str(db.get_engine().url.render_as_string(hide_password=False)))
+    with db.writer(holder).connect() as connection:
+        connection.begin()
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT id FROM inquiry WHERE id = :id FOR UPDATE"), {"id": uuid.UUID(iid)}
+            )
+        try:
+            yield
+        finally:
+            connection.rollback()
+    holder.dispose()
+
+
+def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_many_actions_on_a_locked_inquiry_leave_threads_for_others(
+    few_threads: None, live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    """Three times as many actions on one locked inquiry as there are request threads:
+    each gets 503 within the lock timeout (+1 s), and an unrelated read meanwhile is not
+    held up behind them."""
+    integration = auth("integration", office=office)
+    iid = live_client.post(
+        "/v1/inquiries",
+        json=new_inquiry(office_code=office, channel_message_id=f"{office}-busy"),
+        headers=integration,
+    ).json()["id"]
+    officer = auth("officer", office=office)
+    actions = 12
+
+    def act() -> tuple[Any, float]:
+        return _timed(
+            lambda: live_client.post(
+                f"/v1/inquiries/{iid}/assign", json={"assignee": "u1"}, headers=officer
+            )
+        )
+
+    def read() -> tuple[Any, float]:
+        time.sleep(0.3)  # while the actions wait
+        return _timed(lambda: live_client.get("/v1/offices", headers=officer))
+
+    with _held(iid):
+        results = _all_at_once([act] * actions + [read])
+    answers, (reading, read_seconds) = results[:actions], results[actions]
+    assert [r.status_code for r, _ in answers] == [503] * actions, [r.text for r, _ in answers]
+    assert all(r.json()["code"] == "database_busy" for r, _ in answers)
+    assert all(r.headers["retry-after"] == "2" for r, _ in answers)
+    assert max(seconds for _, seconds in answers) < 1.0 + 1.0
+    assert reading.status_code == 200
+    assert read_seconds < 0.5
+    # Nothing is left waiting: the inquiry takes the next action at once.
+    done = live_client.post(f"/v1/inquiries/{iid}/assign", json={"assignee": "u1"}, headers=officer)
+    assert done.status_code == 200, done.text
+    # The gate keeps no entry for an inquiry nobody is working on.
+    assert len(live_client.app.state.row_gate) == 0  # type: ignore[attr-defined]
+
+
+def test_an_action_behind_another_waits_only_its_own_lock_budget(
+    few_threads: None, live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    """An action that queued behind another on the same inquiry may wait for the row only
+    what is left of its lock timeout, not a whole one more."""
+    if live_client.app.state.settings.database_url.startswith("sqlite"):  # type: ignore[attr-defined]
+        pytest.skip("SQLite's busy timeout is per connection; one process writes at a time")
+    integration = auth("integration", office=office)
+    iid = live_client.post(
+        "/v1/inquiries",
+        json=new_inquiry(office_code=office, channel_message_id=f"{office}-budget"),
+        headers=integration,
+    ).json()["id"]
+    officer = auth("officer", office=office)
+
+    def act(delay: float) -> Callable[[], tuple[Any, float]]:
+        def call() -> tuple[Any, float]:
+            time.sleep(delay)
+            return _timed(
+                lambda: live_client.post(
+                    f"/v1/inquiries/{iid}/request-info",
+                    json={"message": "Mohon kirimkan nomor AWB."},
+                    headers=officer,
+                )
+            )
+
+        return call
+
+    with _held(iid):
+        (first, _), (second, waited) = _all_at_once([act(0.0), act(0.6)])
+    assert first.status_code == second.status_code == 503, (first.text, second.text)
+    assert waited < 1.0 + 0.3
+
+
+def test_a_dropped_database_connection_gives_503_and_the_pool_recovers(
+    live_client: TestClient, auth: TokenFactory, office: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database drops the connection of a request in flight (a restart, a failover,
+    pg_terminate_backend): 503 with Retry-After, nothing written; the next requests get
+    fresh connections."""
+    from sqlalchemy import text
+
+    from app.core import db
+    from app.inquiries.workflow import Workflow
+
+    if db.get_engine().dialect.name != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    integration = auth("integration", office=office)
+    body = new_inquiry(office_code=office, channel_message_id=f"{office}-dropped")
+    iid = live_client.post("/v1/inquiries", json=body, headers=integration).json()["id"]
+    officer = auth("officer", office=office)
+    first_response = Workflow._first_response
+
+    def dropped(self: Workflow, *args: Any, **kwargs: Any) -> Any:
+        # By then the answer's message and outbox row have been flushed.
+        with db.get_engine().connect() as other:
+            other.execute(
+                text("SELECT pg_terminate_backend(:pid)"),
+                {"pid": self.session.connection().connection.dbapi_connection.info.backend_pid},  # type: ignore[union-attr]
+            )
+        return first_response(self, *args, **kwargs)
+
+    monkeypatch.setattr(Workflow, "_first_response", dropped)
+    failed = live_client.post(
+        f"/v1/inquiries/{iid}/answer", json={"message": "Jawaban"}, headers=officer
+    )
+    monkeypatch.undo()
+    assert failed.status_code == 503, failed.text
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert failed.json()["code"] == "database_unavailable"
+    assert "retry-after" in failed.headers
+
+    # Every pooled connection dropped as well: the pool replaces them unasked.
+    with db.get_engine().connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    after = live_client.get(f"/v1/inquiries/{iid}", headers=officer)
+    assert after.status_code == 200, after.text
+    assert after.json()["status"] == "new"
+    assert [m["kind"] for m in after.json()["messages"]] == ["request", "acknowledgement"]
+    done = live_client.post(
+        f"/v1/inquiries/{iid}/answer", json={"message": "Jawaban"}, headers=officer
+    )
     assert done.status_code == 200, done.text
