@@ -143,7 +143,7 @@ def create_inquiry(
     """Record a question from the public (integration or officer). Idempotent: the same
     channel message id, or `Idempotency-Key`, returns the existing inquiry with 200."""
     calendars, policies = _caches(request)
-    inquiry, created = intake.create_inquiry(
+    posted = intake.create_inquiry(
         session=session,
         calendars=calendars,
         policies=policies,
@@ -152,10 +152,12 @@ def create_inquiry(
         idempotency_key=idempotency_key,
         now=utcnow(),
     )
-    if not created:
+    receipt = posted.receipt
+    if not posted.created:
         response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/v1/inquiries/{inquiry.id}"
-    return _receipt(request, session, principal, inquiry, response)
+    response.headers["Location"] = f"/v1/inquiries/{receipt.id}"
+    response.headers["ETag"] = receipt.etag
+    return receipt
 
 
 @router.get(
