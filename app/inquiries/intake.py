@@ -64,7 +64,6 @@ _DOCUMENT = InquiryDocument.__table__  # type: ignore[attr-defined]
 _EVENT = InquiryEvent.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _MESSAGE_KEY = ("office_code", "channel", "channel_message_id")
-_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 def new_reference() -> str:
@@ -289,8 +288,8 @@ def _write(session: Session, rows: _Rows) -> _Written:
     return _Written(inquiry=True, message_id=message_id)
 
 
-def _cast(table: Any, column: str, param: str) -> str:
-    return f"CAST(%({param})s AS {table.c[column].type.compile(dialect=_PG)})"
+# Parameters PostgreSQL cannot type from the driver's value: JSON goes as text.
+_JSON_COLUMNS = frozenset({"actor_roles", "details"})
 
 
 @lru_cache(maxsize=64)
@@ -303,49 +302,45 @@ def _pg_statement(
     outbox: tuple[str, ...] | None,
 ) -> str:
     """The one statement that writes a new inquiry on PostgreSQL (see ``_write_pg``). Its
-    names are the tables' own columns, never input; every value is a bound parameter."""
+    names are the tables' own columns, never input; every value is a bound parameter
+    (short names, so that the driver caches the statement's conversion)."""
 
-    def insert_from(table: Any, name: str, prefix: str, columns: tuple[str, ...]) -> str:
-        values = ", ".join(_cast(table, c, f"{prefix}{c}") for c in columns)
-        columns_list = ", ".join(columns)
-        return f"INSERT INTO {table.name} ({columns_list}) SELECT {values} FROM {name}"  # noqa: S608
+    def insert_from(table: str, source: str, prefix: str, columns: tuple[str, ...]) -> str:
+        values = ", ".join(
+            f"%({prefix}{i})s::json" if c in _JSON_COLUMNS else f"%({prefix}{i})s"
+            for i, c in enumerate(columns)
+        )
+        names = ", ".join(columns)
+        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {source}"  # noqa: S608
 
     parts = [
-        "office_ok AS (SELECT 1 FROM office WHERE code = %(office_code)s AND active "
-        "AND calendar_version = %(calendar_version)s)",
-        f"new_inquiry AS ({insert_from(_INQUIRY, 'office_ok', 'i_', inquiry)} "
-        "ON CONFLICT DO NOTHING RETURNING id)",
-        f"new_message AS ({insert_from(_MESSAGE, 'new_inquiry', 'm_', message)} "
+        "ok AS (SELECT 1 FROM office WHERE code = %(office)s AND active "
+        "AND calendar_version = %(version)s)",
+        f"i AS ({insert_from('inquiry', 'ok', 'i', inquiry)} ON CONFLICT DO NOTHING RETURNING id)",
+        f"m AS ({insert_from('inquiry_message', 'i', 'm', message)} "
         f"ON CONFLICT ({', '.join(_MESSAGE_KEY)}) DO NOTHING RETURNING id)",
-        f"new_event AS ({insert_from(_EVENT, 'new_message', 'e_', event)})",
+        f"e AS ({insert_from('inquiry_event', 'm', 'e', event)})",
     ]
     if documents:
-        rows = ", ".join(
-            f"({_cast(_DOCUMENT, 'type', f'd{i}_type')}, "
-            f"{_cast(_DOCUMENT, 'number', f'd{i}_number')}, "
-            f"{_cast(_DOCUMENT, 'legacy', f'd{i}_legacy')})"
-            for i in range(documents)
-        )
+        rows = ", ".join(f"(%(d{i}t)s, %(d{i}n)s, %(d{i}l)s)" for i in range(documents))
         parts.append(
-            "new_documents AS (INSERT INTO inquiry_document (inquiry_id, type, number, legacy) "  # noqa: S608
-            f"SELECT {_cast(_DOCUMENT, 'inquiry_id', 'm_inquiry_id')}, d.type, d.number, "
-            f"d.legacy FROM new_message, (VALUES {rows}) AS d (type, number, legacy))"
+            "d AS (INSERT INTO inquiry_document (inquiry_id, type, number, legacy) "  # noqa: S608
+            f"SELECT %(i{inquiry.index('id')})s, v.t, v.n, v.l FROM m, "
+            f"(VALUES {rows}) AS v (t, n, l))"
         )
     if acknowledgement is not None and outbox is not None:
         parts.append(
-            f"new_receipt AS ({insert_from(_MESSAGE, 'new_message', 'a_', acknowledgement)} "
-            "RETURNING id)"
+            f"a AS ({insert_from('inquiry_message', 'm', 'a', acknowledgement)} RETURNING id)"
         )
-        values = ", ".join(_cast(_OUTBOX, c, f"o_{c}") for c in outbox)
+        values = ", ".join(f"%(o{i})s" for i in range(len(outbox)))
         parts.append(
-            f"new_outbox AS (INSERT INTO outbox_message ({', '.join(outbox)}, message_id) "  # noqa: S608
-            f"SELECT {values}, new_receipt.id FROM new_receipt)"
+            f"o AS (INSERT INTO outbox_message ({', '.join(outbox)}, message_id) "  # noqa: S608
+            f"SELECT {values}, a.id FROM a)"
         )
     return (
         "WITH "  # noqa: S608
         + ",\n".join(parts)
-        + "\nSELECT EXISTS (SELECT 1 FROM office_ok), EXISTS (SELECT 1 FROM new_inquiry), "
-        "(SELECT id FROM new_message)"
+        + "\nSELECT EXISTS (SELECT FROM ok), EXISTS (SELECT FROM i), (SELECT id FROM m)"
     )
 
 
@@ -357,19 +352,24 @@ def _write_pg(session: Session, rows: _Rows, calendar_version: int) -> _Written 
     inquiry and its inbound message are ``ON CONFLICT DO NOTHING``. Written straight to
     the driver: measured with `python -m bench.bench_inquiries`, see docs/performance.md."""
     params: dict[str, Any] = {
-        "office_code": rows.inquiry["office_code"],
-        "calendar_version": calendar_version,
+        "office": rows.inquiry["office_code"],
+        "version": calendar_version,
     }
-    params.update({f"i_{k}": v for k, v in rows.inquiry.items()})
-    params.update({f"m_{k}": v for k, v in rows.message.items()})
-    event = {**rows.event, "actor_roles": json.dumps(rows.event["actor_roles"])}
-    event["details"] = json.dumps(event["details"])
-    params.update({f"e_{k}": v for k, v in event.items()})
-    for i, document in enumerate(rows.documents):
-        params.update({f"d{i}_{k}": v for k, v in document.items() if k != "inquiry_id"})
+    params.update({f"i{n}": v for n, v in enumerate(rows.inquiry.values())})
+    params.update({f"m{n}": v for n, v in enumerate(rows.message.values())})
+    params.update(
+        {
+            f"e{n}": json.dumps(v) if k in _JSON_COLUMNS else v
+            for n, (k, v) in enumerate(rows.event.items())
+        }
+    )
+    for n, document in enumerate(rows.documents):
+        params.update(
+            {f"d{n}t": document["type"], f"d{n}n": document["number"], f"d{n}l": document["legacy"]}
+        )
     if rows.acknowledgement is not None and rows.outbox is not None:
-        params.update({f"a_{k}": v for k, v in rows.acknowledgement.items()})
-        params.update({f"o_{k}": v for k, v in rows.outbox.items()})
+        params.update({f"a{n}": v for n, v in enumerate(rows.acknowledgement.values())})
+        params.update({f"o{n}": v for n, v in enumerate(rows.outbox.values())})
     statement = _pg_statement(
         tuple(rows.inquiry),
         tuple(rows.message),
