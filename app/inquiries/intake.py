@@ -15,8 +15,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
+import psycopg
+from psycopg import RawCursor
 from sqlalchemy import delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -301,41 +303,42 @@ def _pg_statement(
     acknowledgement: tuple[str, ...] | None,
     outbox: tuple[str, ...] | None,
 ) -> str:
-    """The one statement that writes a new inquiry on PostgreSQL (see ``_write_pg``). Its
-    names are the tables' own columns, never input; every value is a bound parameter
-    (short names, so that the driver caches the statement's conversion)."""
+    """The one statement that writes a new inquiry on PostgreSQL (see ``_write_pg``), with
+    ``$n`` parameters in the order ``_pg_parameters`` gives them. Its names are the tables'
+    own columns, never input; every value is a bound parameter."""
+    n = 2  # $1 and $2: the office and its calendar version
 
-    def insert_from(table: str, source: str, prefix: str, columns: tuple[str, ...]) -> str:
-        values = ", ".join(
-            f"%({prefix}{i})s::json" if c in _JSON_COLUMNS else f"%({prefix}{i})s"
-            for i, c in enumerate(columns)
-        )
+    def values(columns: tuple[str, ...]) -> str:
+        nonlocal n
+        out = []
+        for column in columns:
+            n += 1
+            out.append(f"${n}::json" if column in _JSON_COLUMNS else f"${n}")
+        return ", ".join(out)
+
+    def insert_from(table: str, source: str, columns: tuple[str, ...]) -> str:
         names = ", ".join(columns)
-        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {source}"  # noqa: S608
+        return f"INSERT INTO {table} ({names}) SELECT {values(columns)} FROM {source}"  # noqa: S608
 
+    inquiry_id = f"${3 + inquiry.index('id')}"
     parts = [
-        "ok AS (SELECT 1 FROM office WHERE code = %(office)s AND active "
-        "AND calendar_version = %(version)s)",
-        f"i AS ({insert_from('inquiry', 'ok', 'i', inquiry)} ON CONFLICT DO NOTHING RETURNING id)",
-        f"m AS ({insert_from('inquiry_message', 'i', 'm', message)} "
+        "ok AS (SELECT FROM office WHERE code = $1 AND active AND calendar_version = $2)",
+        f"i AS ({insert_from('inquiry', 'ok', inquiry)} ON CONFLICT DO NOTHING RETURNING id)",
+        f"m AS ({insert_from('inquiry_message', 'i', message)} "
         f"ON CONFLICT ({', '.join(_MESSAGE_KEY)}) DO NOTHING RETURNING id)",
-        f"e AS ({insert_from('inquiry_event', 'm', 'e', event)})",
+        f"e AS ({insert_from('inquiry_event', 'm', event)})",
     ]
     if documents:
-        rows = ", ".join(f"(%(d{i}t)s, %(d{i}n)s, %(d{i}l)s)" for i in range(documents))
+        rows = ", ".join(f"({values(('type', 'number', 'legacy'))})" for _ in range(documents))
         parts.append(
             "d AS (INSERT INTO inquiry_document (inquiry_id, type, number, legacy) "  # noqa: S608
-            f"SELECT %(i{inquiry.index('id')})s, v.t, v.n, v.l FROM m, "
-            f"(VALUES {rows}) AS v (t, n, l))"
+            f"SELECT {inquiry_id}, v.t, v.n, v.l FROM m, (VALUES {rows}) AS v (t, n, l))"
         )
     if acknowledgement is not None and outbox is not None:
-        parts.append(
-            f"a AS ({insert_from('inquiry_message', 'm', 'a', acknowledgement)} RETURNING id)"
-        )
-        values = ", ".join(f"%(o{i})s" for i in range(len(outbox)))
+        parts.append(f"a AS ({insert_from('inquiry_message', 'm', acknowledgement)} RETURNING id)")
         parts.append(
             f"o AS (INSERT INTO outbox_message ({', '.join(outbox)}, message_id) "  # noqa: S608
-            f"SELECT {values}, a.id FROM a)"
+            f"SELECT {values(outbox)}, a.id FROM a)"
         )
     return (
         "WITH "  # noqa: S608
@@ -344,32 +347,30 @@ def _pg_statement(
     )
 
 
+def _pg_parameters(rows: _Rows, calendar_version: int) -> list[Any]:
+    """The values of ``_pg_statement``'s parameters, in order."""
+    params: list[Any] = [rows.inquiry["office_code"], calendar_version]
+    params += rows.inquiry.values()
+    params += rows.message.values()
+    params += (json.dumps(v) if k in _JSON_COLUMNS else v for k, v in rows.event.items())
+    for document in rows.documents:
+        params += (document["type"], document["number"], document["legacy"])
+    if rows.acknowledgement is not None and rows.outbox is not None:
+        params += rows.acknowledgement.values()
+        params += rows.outbox.values()
+    return params
+
+
 def _write_pg(session: Session, rows: _Rows, calendar_version: int) -> _Written | None:
     """The rows in one statement and one round trip (PostgreSQL's data-modifying ``WITH``;
     foreign keys are checked at its end). Each insert reads the one before it, so nothing
     is written after a refusal: the office must be active and its calendar still the
     version the due time was computed on (else None: reload and compute again), and the
-    inquiry and its inbound message are ``ON CONFLICT DO NOTHING``. Written straight to
-    the driver: measured with `python -m bench.bench_inquiries`, see docs/performance.md."""
-    params: dict[str, Any] = {
-        "office": rows.inquiry["office_code"],
-        "version": calendar_version,
-    }
-    params.update({f"i{n}": v for n, v in enumerate(rows.inquiry.values())})
-    params.update({f"m{n}": v for n, v in enumerate(rows.message.values())})
-    params.update(
-        {
-            f"e{n}": json.dumps(v) if k in _JSON_COLUMNS else v
-            for n, (k, v) in enumerate(rows.event.items())
-        }
-    )
-    for n, document in enumerate(rows.documents):
-        params.update(
-            {f"d{n}t": document["type"], f"d{n}n": document["number"], f"d{n}l": document["legacy"]}
-        )
-    if rows.acknowledgement is not None and rows.outbox is not None:
-        params.update({f"a{n}": v for n, v in enumerate(rows.acknowledgement.values())})
-        params.update({f"o{n}": v for n, v in enumerate(rows.outbox.values())})
+    inquiry and its inbound message are ``ON CONFLICT DO NOTHING``.
+
+    Executed on the session's own connection and transaction by a psycopg ``RawCursor``
+    (``$n`` parameters, which the driver neither parses nor converts): measured with
+    `python -m bench.bench_inquiries` and py-spy, see docs/performance.md."""
     statement = _pg_statement(
         tuple(rows.inquiry),
         tuple(rows.message),
@@ -378,7 +379,12 @@ def _write_pg(session: Session, rows: _Rows, calendar_version: int) -> _Written 
         None if rows.acknowledgement is None else tuple(rows.acknowledgement),
         None if rows.outbox is None else tuple(rows.outbox),
     )
-    office_ok, inquiry, message_id = session.connection().exec_driver_sql(statement, params).one()
+    connection = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+    with RawCursor(connection) as cursor:
+        cursor.execute(statement, _pg_parameters(rows, calendar_version))
+        row = cursor.fetchone()
+    assert row is not None
+    office_ok, inquiry, message_id = row
     if not office_ok:
         return None
     return _Written(inquiry=inquiry, message_id=message_id)
