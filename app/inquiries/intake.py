@@ -458,11 +458,16 @@ def create_inquiry(
     statement that also verifies the office's calendar version the due time was computed
     on, so the office row needs no read of its own while the cached calendar is current."""
     access.ensure_office_staff(principal, data.office_code)
-    if data.channel == Channel.email and data.requester.email is None:
-        raise InvalidField("#/requester/email", "an email inquiry needs the requester's email")
-    received_at = _received(data.received_at, now, "#/received_at")
     postgres = session.get_bind().dialect.name == "postgresql"
     known = calendars.known(data.office_code) if postgres else None
+    try:
+        if data.channel == Channel.email and data.requester.email is None:
+            raise InvalidField("#/requester/email", "an email inquiry needs the requester's email")
+        received_at = _received(data.received_at, now, "#/received_at")
+    except InvalidField:
+        # An unknown or closed office is the first refusal.
+        _calendar(session, calendars, data.office_code)
+        raise
     policy_record = policies.resolve(session, data.office_code, data.channel)
     policy = policies.engine_policy(policy_record)
     for _attempt in range(4):
@@ -471,6 +476,9 @@ def create_inquiry(
             due = compute_due(calendar, policy, received_at)
             risk = at_risk_at(calendar, policy, due.due_at)
         except CalendarRangeError as exc:
+            if known is not None:
+                known = None
+                continue  # the office's row decides first, and a changed calendar may fit
             raise InvalidField("#/received_at", str(exc)) from exc
         rows = _rows(
             data,
