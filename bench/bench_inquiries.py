@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 
 from bench import wrk
 from bench.loadgen import LoadResult, load, request_bytes
-from bench.server import create_database, drop_database, running_server
+from bench.server import cpu_seconds, create_database, drop_database, running_server
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
@@ -102,10 +102,24 @@ def _intake(port: int, env: dict[str, str]) -> None:
     host = f"127.0.0.1:{port}"
     token = _token(env, "integration")
     if wrk.available():
+        started = cpu_seconds(env)
         health: LoadResult = wrk.load(
-            "GET /healthz", port, "/healthz", connections=CONNECTIONS, seconds=SECONDS
+            "GET /healthz", port, "/healthz", connections=CONNECTIONS, seconds=SECONDS, warmup=0
         )
+        health_cpu = (cpu_seconds(env) - started) / health.requests
         print(health.line())
+        wrk.load(
+            "POST /v1/inquiries (warm-up)",
+            port,
+            "/v1/inquiries",
+            method="POST",
+            token=token,
+            template=json.dumps(intake_body("warm-{{id}}")).encode(),
+            connections=CONNECTIONS,
+            seconds=1,
+            warmup=0,
+        )
+        started = cpu_seconds(env)
         intake: LoadResult = wrk.load(
             "POST /v1/inquiries",
             port,
@@ -115,8 +129,14 @@ def _intake(port: int, env: dict[str, str]) -> None:
             template=json.dumps(intake_body("bench-{{id}}")).encode(),
             connections=CONNECTIONS,
             seconds=SECONDS,
+            warmup=0,
         )
+        intake_cpu = (cpu_seconds(env) - started) / intake.requests
         print(intake.line())
+        print(
+            f"server CPU per request: healthz {health_cpu * 1000:.2f} ms, intake "
+            f"{intake_cpu * 1000:.2f} ms (healthz / intake: {health_cpu / intake_cpu:.2f}x)"
+        )
     else:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         run = uuid.uuid4().hex[:8]
