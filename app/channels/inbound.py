@@ -290,6 +290,9 @@ def receive_email(
     assert requester is not None
     mid = channel_message_id(message_id)
     inquiry = _threaded(session, office_code, mail) or _by_subject(session, office_code, mail)
+    if inquiry is not None and inquiry.channel != Channel.email:
+        # A mail never joins an inquiry of another channel: it starts one of its own.
+        inquiry = None
     if inquiry is not None:
         # Locked like every change of an inquiry (an officer may be acting on it now).
         inquiry, fresh = post_follow_up(
@@ -300,6 +303,7 @@ def receive_email(
             inquiry=load(session, inquiry.id, for_update=True),
             data=FollowUpIn(message=_body(strip_quoted(mail.body)), channel_message_id=mid),
             now=now,
+            via_email=True,
         )
         outcome: Outcome = "follow_up" if fresh else "duplicate"
         inquiry_id, reference = inquiry.id, inquiry.reference

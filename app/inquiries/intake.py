@@ -27,11 +27,12 @@ from sqlmodel import Session, select
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
 from app.core.channels import Channel
+from app.core.config import get_settings
 from app.core.errors import Conflict, InvalidField, Unprocessable
 from app.core.security import Principal
 from app.inquiries import access, texts
 from app.inquiries.clock import pause_so_far, schedule
-from app.inquiries.errors import MessageIdReused
+from app.inquiries.errors import FollowUpChannel, InquiryClosed, MessageIdReused
 from app.inquiries.events import record, touch
 from app.inquiries.models import (
     Inquiry,
@@ -84,16 +85,25 @@ def _received(value: datetime | None, now: datetime, pointer: str) -> datetime:
 
 
 def _by_message_id(
-    session: Session, office_code: str, channel: str, message_id: str
+    session: Session, office_code: str, channel: str, message_id: str, body: str | None = None
 ) -> Inquiry | None:
-    inquiry_id = session.exec(
-        select(InquiryMessage.inquiry_id).where(
+    """The inquiry holding the message ``message_id``; 409 ``message_id_reused`` when that
+    message says something else than ``body`` (a new question must not be lost)."""
+    row = session.exec(
+        select(InquiryMessage.inquiry_id, InquiryMessage.body).where(
             InquiryMessage.office_code == office_code,
             InquiryMessage.channel == channel,
             InquiryMessage.channel_message_id == message_id,
         )
     ).first()
-    return None if inquiry_id is None else session.get(Inquiry, inquiry_id)
+    if row is None:
+        return None
+    if body is not None and row[1] != body:
+        raise MessageIdReused(
+            "That channel message id was used for another message already; "
+            "a new message needs a new id."
+        )
+    return session.get(Inquiry, row[0])
 
 
 def fingerprint(data: InquiryCreate) -> str:
@@ -105,7 +115,9 @@ def _existing(
     session: Session, principal: Principal, data: InquiryCreate, key: str | None
 ) -> Inquiry | None:
     if data.channel_message_id is not None:
-        found = _by_message_id(session, data.office_code, data.channel, data.channel_message_id)
+        found = _by_message_id(
+            session, data.office_code, data.channel, data.channel_message_id, data.message
+        )
         if found is not None:
             return found
     if key is None:
@@ -531,6 +543,37 @@ def _same_inquiry(seen: Inquiry | None, inquiry: Inquiry) -> bool:
     return False
 
 
+def _check_channel(inquiry: Inquiry, via_email: bool) -> None:
+    """A follow-up comes by the inquiry's own channel: an email inquiry's as mail (the
+    email endpoint or the mailbox), any other inquiry's from its channel's integration,
+    never as mail."""
+    if (inquiry.channel == Channel.email) != via_email:
+        expected = "as mail" if inquiry.channel == Channel.email else "from its integration"
+        raise FollowUpChannel(f"Follow-ups of this {inquiry.channel} inquiry come {expected}.")
+
+
+def _reopen_for_follow_up(
+    session: Session, principal: Principal, inquiry: Inquiry, now: datetime
+) -> None:
+    days = get_settings().reopen_days
+    if inquiry.closed_at is None or now - inquiry.closed_at > timedelta(days=days):
+        raise InquiryClosed(
+            f"The inquiry was closed more than {days} days ago; post the message as a new inquiry."
+        )
+    inquiry.status = Status.in_progress
+    inquiry.closed_at = None
+    inquiry.reopened_at = now
+    record(
+        session,
+        inquiry,
+        principal,
+        "reopen",
+        Status.closed,
+        Status.in_progress,
+        {"by": "follow_up"},
+    )
+
+
 def post_follow_up(
     *,
     session: Session,
@@ -540,15 +583,21 @@ def post_follow_up(
     inquiry: Inquiry,
     data: FollowUpIn,
     now: datetime,
+    via_email: bool = False,
 ) -> tuple[Inquiry, bool]:
-    """Record the requester's follow-up; an inquiry awaiting them resumes its clock."""
+    """Record the requester's follow-up; an inquiry awaiting them resumes its clock, and
+    one closed within ``INFODESK_REOPEN_DAYS`` is reopened. ``via_email``: the follow-up
+    came as a mail (the email channel's own path)."""
     access.ensure_may(principal, "follow_up", inquiry)
+    _check_channel(inquiry, via_email)
     if data.channel_message_id is not None:
         seen = _by_message_id(
-            session, inquiry.office_code, inquiry.channel, data.channel_message_id
+            session, inquiry.office_code, inquiry.channel, data.channel_message_id, data.message
         )
         if seen is not None:
             return inquiry, _same_inquiry(seen, inquiry)
+    if inquiry.status == Status.closed:
+        _reopen_for_follow_up(session, principal, inquiry, now)
     received_at = _received(data.received_at, now, "#/received_at")
     if received_at < inquiry.received_at:
         raise InvalidField("#/received_at", "a follow-up cannot precede the inquiry")

@@ -20,6 +20,8 @@ from app.inquiries.errors import (
     ACTION_REFUSALS,
     AssigneeTaken,
     ConsultationClosed,
+    FollowUpChannel,
+    InquiryClosed,
     MessageIdReused,
 )
 from app.inquiries.models import Inquiry
@@ -243,7 +245,14 @@ def get_events(
     response_model=InquiryReceipt,
     responses={
         200: {"model": InquiryReceipt, "description": "Posted before: nothing changed"},
-        **problem_responses(401, 403, 404, 409, 422, 503),
+        **problem_responses(
+            401,
+            403,
+            404,
+            422,
+            503,
+            errors=[MessageIdReused, FollowUpChannel, InquiryClosed, *ACTION_REFUSALS],
+        ),
     },
 )
 def post_follow_up(
