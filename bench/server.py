@@ -50,6 +50,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(env: dict[str, str]) -> float:
+    """CPU time (user and system) the server of ``running_server`` has used so far: a
+    cost per request that other load on the machine does not blur, as throughput is."""
+    fields = Path(f"/proc/{env['BENCH_SERVER_PID']}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def running_server(
     database_url: str | None = None,
@@ -101,7 +108,8 @@ def running_server(
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise RuntimeError("the benchmark server did not start") from None
                     time.sleep(0.2)
-            yield port, env
+            # The server's process id, for ``cpu_seconds``.
+            yield port, {**env, "BENCH_SERVER_PID": str(server.pid)}
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -96,6 +96,12 @@ class CalendarCache:
             return entry.calendar
         return None
 
+    def known(self, office_code: str) -> tuple[WorkingCalendar, int] | None:
+        """The cached calendar and the ``calendar_version`` it was built from, however old:
+        for writes that verify that version in their own statement."""
+        entry = self._entries.get(office_code)
+        return None if entry is None else (entry.calendar, entry.version)
+
     def load(self, session_factory: SessionFactory, office_code: str) -> WorkingCalendar:
         """Like :meth:`get`, with a session of its own."""
         with session_factory() as session:

@@ -203,20 +203,25 @@ def _claim(session: Session, values: dict[str, Any]) -> InboundEmail | None:
 def _finish(
     session: Session,
     email_id: uuid.UUID,
-    inquiry: Inquiry | None,
-    message_id: str | None,
+    inquiry_id: uuid.UUID | None,
+    message_id: int | None,
+    inquiry_message: tuple[Inquiry, str] | None = None,
     **values: Any,
 ) -> None:
-    """Record what became of the mail (and the inquiry message it made) in one UPDATE."""
-    if inquiry is not None:
-        values["inquiry_id"] = inquiry.id
-    if inquiry is not None and message_id is not None:
+    """Record what became of the mail (and the inquiry message it made: its id, or the
+    inquiry and channel message id that find it) in one UPDATE."""
+    if inquiry_id is not None:
+        values["inquiry_id"] = inquiry_id
+    if message_id is not None:
+        values["inquiry_message_id"] = message_id
+    elif inquiry_message is not None:
+        inquiry, channel_message_id = inquiry_message
         values["inquiry_message_id"] = (
             select(InquiryMessage.id)
             .where(
                 InquiryMessage.office_code == inquiry.office_code,
                 InquiryMessage.channel == inquiry.channel,
-                InquiryMessage.channel_message_id == message_id,
+                InquiryMessage.channel_message_id == channel_message_id,
             )
             .scalar_subquery()
         )
@@ -285,6 +290,9 @@ def receive_email(
     assert requester is not None
     mid = channel_message_id(message_id)
     inquiry = _threaded(session, office_code, mail) or _by_subject(session, office_code, mail)
+    if inquiry is not None and inquiry.channel != Channel.email:
+        # A mail never joins an inquiry of another channel: it starts one of its own.
+        inquiry = None
     if inquiry is not None:
         # Locked like every change of an inquiry (an officer may be acting on it now).
         inquiry, fresh = post_follow_up(
@@ -295,8 +303,18 @@ def receive_email(
             inquiry=load(session, inquiry.id, for_update=True),
             data=FollowUpIn(message=_body(strip_quoted(mail.body)), channel_message_id=mid),
             now=now,
+            via_email=True,
         )
         outcome: Outcome = "follow_up" if fresh else "duplicate"
+        inquiry_id, reference = inquiry.id, inquiry.reference
+        _finish(
+            session,
+            email_id,
+            inquiry_id,
+            None,
+            inquiry_message=(inquiry, mid) if fresh else None,
+            outcome=outcome,
+        )
     else:
         data = InquiryCreate(
             office_code=office_code,
@@ -306,7 +324,7 @@ def receive_email(
             subject=_clip(mail.subject, 300),
             message=_body(mail.body),
         )
-        inquiry, fresh = create_inquiry(
+        posted = create_inquiry(
             session=session,
             calendars=calendars,
             policies=policies,
@@ -315,12 +333,13 @@ def receive_email(
             idempotency_key=None,
             now=now,
         )
-        outcome = "created" if fresh else "duplicate"
-    _finish(session, email_id, inquiry, mid if fresh else None, outcome=outcome)
+        fresh, outcome = posted.created, "created" if posted.created else "duplicate"
+        inquiry_id, reference = posted.receipt.id, posted.receipt.reference
+        _finish(session, email_id, inquiry_id, posted.message_id, outcome=outcome)
     if fresh:
         session.add_all(
             EmailAttachment(
-                inquiry_id=inquiry.id,
+                inquiry_id=inquiry_id,
                 inbound_email_id=email_id,
                 filename=part.filename,
                 content_type=part.content_type,
@@ -332,4 +351,4 @@ def receive_email(
         )
         session.flush()
     reason_text = None if fresh else "message recorded before under this Message-ID"
-    return InboundResult(outcome, inquiry.id, inquiry.reference, reason_text)
+    return InboundResult(outcome, inquiry_id, reference, reason_text)

@@ -16,6 +16,7 @@ from datetime import datetime
 from email import errors as email_errors
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import cached_property
 
 from inscriptis import get_text
 
@@ -58,7 +59,7 @@ class Attachment:
     content_type: str
     data: bytes
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 

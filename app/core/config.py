@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     imap_timeout_seconds: float = Field(default=30.0, gt=0)
     imap_batch_size: int = Field(default=200, ge=1)
 
+    # A follow-up to an inquiry closed at most this many days ago reopens it.
+    reopen_days: int = Field(default=7, ge=0)
+
     # -- personal data
     # Requester data is anonymised this many years after the inquiry was closed (the
     # worker checks every retention_check_seconds; `infodesk retention` runs it at once).

@@ -35,5 +35,18 @@ class MessageIdReused(Conflict):
     code = "message_id_reused"
 
 
+class FollowUpChannel(Conflict):
+    """A follow-up must come by the inquiry's own channel (mail for an email inquiry, else
+    the integration that posted the inquiry)."""
+
+    code = "follow_up_channel"
+
+
+class InquiryClosed(Conflict):
+    """The inquiry was closed longer ago than INFODESK_REOPEN_DAYS; post a new inquiry."""
+
+    code = "inquiry_closed"
+
+
 # Every refusal of an action on an inquiry, for the routes' OpenAPI responses.
 ACTION_REFUSALS = (InvalidTransition, InquiryChanged)

@@ -9,37 +9,71 @@ clients without message ids, scoped to the calling client.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, cast
 
+import psycopg
+from psycopg import RawCursor
+from sqlalchemy import delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.calendar.cache import CalendarCache
-from app.calendar.engine import CalendarRangeError
+from app.calendar.engine import CalendarRangeError, WorkingCalendar
 from app.core.channels import Channel
+from app.core.config import get_settings
 from app.core.errors import Conflict, InvalidField, Unprocessable
 from app.core.security import Principal
 from app.inquiries import access, texts
 from app.inquiries.clock import pause_so_far, schedule
-from app.inquiries.errors import MessageIdReused
+from app.inquiries.errors import FollowUpChannel, InquiryClosed, MessageIdReused
 from app.inquiries.events import record, touch
-from app.inquiries.models import Inquiry, InquiryDocument, InquiryMessage
-from app.inquiries.schemas import FollowUpIn, InquiryCreate
+from app.inquiries.models import (
+    Inquiry,
+    InquiryDocument,
+    InquiryEvent,
+    InquiryMessage,
+    OutboxMessage,
+)
+from app.inquiries.queries import Viewer
+from app.inquiries.schemas import FollowUpIn, InquiryCreate, InquiryReceipt, SlaView
 from app.inquiries.states import Status
-from app.inquiries.workflow import outbox_row
+from app.inquiries.workflow import etag_of, recipient
 from app.offices.service import get_office
+from app.sla.engine import (
+    DueResult,
+    SlaPolicy,
+    at_risk_at,
+    compute_due,
+    sla_state,
+    working_seconds_left,
+)
+from app.sla.models import SlaPolicyRecord
 from app.sla.policies import PolicyCache, to_engine
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Clocks of integrations drift; a receipt further in the future than this is refused.
 _FUTURE_TOLERANCE = timedelta(minutes=5)
+# Intake writes through Core statements, without the unit of work's bookkeeping.
+_INQUIRY = Inquiry.__table__  # type: ignore[attr-defined]
+_MESSAGE = InquiryMessage.__table__  # type: ignore[attr-defined]
+_DOCUMENT = InquiryDocument.__table__  # type: ignore[attr-defined]
+_EVENT = InquiryEvent.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+_MESSAGE_KEY = ("office_code", "channel", "channel_message_id")
 
 
 def new_reference() -> str:
     """A short, unguessable, human-friendly reference such as ``IQ-7K3F9QX2``."""
-    return "IQ-" + "".join(secrets.choice(_CROCKFORD) for _ in range(8))
+    # 40 random bits, 5 per character: one read of the system's randomness, not eight.
+    bits = int.from_bytes(secrets.token_bytes(5))
+    return "IQ-" + "".join(_CROCKFORD[(bits >> shift) & 31] for shift in range(35, -1, -5))
 
 
 def _received(value: datetime | None, now: datetime, pointer: str) -> datetime:
@@ -51,16 +85,25 @@ def _received(value: datetime | None, now: datetime, pointer: str) -> datetime:
 
 
 def _by_message_id(
-    session: Session, office_code: str, channel: str, message_id: str
+    session: Session, office_code: str, channel: str, message_id: str, body: str | None = None
 ) -> Inquiry | None:
-    inquiry_id = session.exec(
-        select(InquiryMessage.inquiry_id).where(
+    """The inquiry holding the message ``message_id``; 409 ``message_id_reused`` when that
+    message says something else than ``body`` (a new question must not be lost)."""
+    row = session.exec(
+        select(InquiryMessage.inquiry_id, InquiryMessage.body).where(
             InquiryMessage.office_code == office_code,
             InquiryMessage.channel == channel,
             InquiryMessage.channel_message_id == message_id,
         )
     ).first()
-    return None if inquiry_id is None else session.get(Inquiry, inquiry_id)
+    if row is None:
+        return None
+    if body is not None and row[1] != body:
+        raise MessageIdReused(
+            "That channel message id was used for another message already; "
+            "a new message needs a new id."
+        )
+    return session.get(Inquiry, row[0])
 
 
 def fingerprint(data: InquiryCreate) -> str:
@@ -72,7 +115,9 @@ def _existing(
     session: Session, principal: Principal, data: InquiryCreate, key: str | None
 ) -> Inquiry | None:
     if data.channel_message_id is not None:
-        found = _by_message_id(session, data.office_code, data.channel, data.channel_message_id)
+        found = _by_message_id(
+            session, data.office_code, data.channel, data.channel_message_id, data.message
+        )
         if found is not None:
             return found
     if key is None:
@@ -88,6 +133,324 @@ def _existing(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The outcome of a post: the receipt, whether the inquiry is new, and the id of its
+    inbound message when it is."""
+
+    receipt: InquiryReceipt
+    created: bool
+    message_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Rows:
+    """The rows of one new inquiry: the inquiry, its inbound message, documents, audit
+    event and, when the policy acknowledges, the receipt message and its outbox row (whose
+    ``message_id`` the database assigns)."""
+
+    inquiry: dict[str, Any]
+    message: dict[str, Any]
+    documents: list[dict[str, Any]]
+    event: dict[str, Any]
+    acknowledgement: dict[str, Any] | None
+    outbox: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What the writes did: ``inquiry`` False when a unique constraint of the inquiry
+    refused it (idempotency key, or a colliding random reference); ``message_id`` None
+    when the inbound message had been recorded before."""
+
+    inquiry: bool
+    message_id: int | None
+
+
+def _rows(
+    data: InquiryCreate,
+    principal: Principal,
+    idempotency_key: str | None,
+    policy_record: SlaPolicyRecord,
+    zone: str,
+    received_at: datetime,
+    due: datetime,
+    risk: datetime,
+    now: datetime,
+) -> _Rows:
+    inquiry_id, reference, requester = uuid.uuid4(), new_reference(), data.requester
+    channel = data.channel.value
+    acknowledgement = outbox = None
+    if policy_record.acknowledge:
+        body = texts.acknowledgement(requester.name, reference, due, zone)
+        acknowledgement = {
+            "inquiry_id": inquiry_id,
+            "office_code": data.office_code,
+            "direction": "outbound",
+            "kind": "acknowledgement",
+            "channel": channel,
+            "channel_message_id": None,
+            "body": body,
+            "sent_at": now,
+            "created_at": now,
+        }
+        outbox = {
+            "delivery_id": uuid.uuid4(),
+            "inquiry_id": inquiry_id,
+            "office_code": data.office_code,
+            "kind": "acknowledgement",
+            "channel": channel,
+            "channel_account": data.channel_account,
+            "recipient": recipient(channel, requester.email, requester.handle, requester.phone),
+            "subject": texts.subject(reference, data.subject)
+            if data.channel == Channel.email
+            else None,
+            "body": body,
+            "inquiry_reference": reference,
+            "requester_handle": requester.handle,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+    return _Rows(
+        inquiry={
+            "id": inquiry_id,
+            "reference": reference,
+            "office_code": data.office_code,
+            "channel": channel,
+            "channel_account": data.channel_account,
+            "policy_code": policy_record.code,
+            "status": Status.new.value,
+            "subject": data.subject,
+            "message": data.message,
+            "requester_name": requester.name,
+            "requester_email": requester.email,
+            "requester_phone": requester.phone,
+            "requester_handle": requester.handle,
+            "requester_nik": requester.nik,
+            "requester_npwp": requester.npwp,
+            "requester_organization": requester.organization,
+            "received_at": received_at,
+            "due_at": due,
+            "at_risk_at": risk,
+            "paused_working_seconds": 0,
+            "survey_code": secrets.token_urlsafe(12),
+            "idempotency_key": idempotency_key,
+            "idempotency_fingerprint": None if idempotency_key is None else fingerprint(data),
+            "created_by": principal.sub,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+        message={
+            "inquiry_id": inquiry_id,
+            "office_code": data.office_code,
+            "direction": "inbound",
+            "kind": "request",
+            "channel": channel,
+            "channel_message_id": data.channel_message_id,
+            "body": data.message,
+            "sent_at": received_at,
+            "created_at": now,
+        },
+        documents=[
+            {"inquiry_id": inquiry_id, "type": d.type, "number": d.number, "legacy": d.legacy}
+            for d in data.documents
+        ],
+        event={
+            "inquiry_id": inquiry_id,
+            "action": "created",
+            "actor": principal.sub,
+            "actor_roles": sorted(r.value for r in principal.roles),
+            "from_status": None,
+            "to_status": Status.new.value,
+            "details": {"channel": channel},
+            "at": now,
+        },
+        acknowledgement=acknowledgement,
+        outbox=outbox,
+    )
+
+
+def _insert(session: Session, table: Any, values: dict[str, Any], **conflict: Any) -> int | None:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the first primary key column: the
+    key, or None when a unique constraint (of ``conflict``, else any) refused the row."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        module.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(**conflict)
+        .returning(*table.primary_key.columns)
+    )
+    row = session.execute(statement).first()
+    return None if row is None else row[0]
+
+
+def _write(session: Session, rows: _Rows) -> _Written:
+    """The rows, one statement each (SQLite, and any database)."""
+    if _insert(session, _INQUIRY, rows.inquiry) is None:
+        return _Written(inquiry=False, message_id=None)
+    message_id = _insert(session, _MESSAGE, rows.message, index_elements=_MESSAGE_KEY)
+    if message_id is None:
+        return _Written(inquiry=True, message_id=None)
+    if rows.documents:
+        session.execute(insert(_DOCUMENT), rows.documents)
+    session.execute(insert(_EVENT).values(**rows.event))
+    if rows.acknowledgement is not None and rows.outbox is not None:
+        receipt_id = _insert(session, _MESSAGE, rows.acknowledgement)
+        session.execute(insert(_OUTBOX).values(**rows.outbox, message_id=receipt_id))
+    return _Written(inquiry=True, message_id=message_id)
+
+
+# Parameters PostgreSQL cannot type from the driver's value: JSON goes as text.
+_JSON_COLUMNS = frozenset({"actor_roles", "details"})
+
+
+@lru_cache(maxsize=64)
+def _pg_statement(
+    inquiry: tuple[str, ...],
+    message: tuple[str, ...],
+    documents: int,
+    event: tuple[str, ...],
+    acknowledgement: tuple[str, ...] | None,
+    outbox: tuple[str, ...] | None,
+) -> str:
+    """The one statement that writes a new inquiry on PostgreSQL (see ``_write_pg``), with
+    ``$n`` parameters in the order ``_pg_parameters`` gives them. Its names are the tables'
+    own columns, never input; every value is a bound parameter."""
+    n = 2  # $1 and $2: the office and its calendar version
+
+    def values(columns: tuple[str, ...]) -> str:
+        nonlocal n
+        out = []
+        for column in columns:
+            n += 1
+            out.append(f"${n}::json" if column in _JSON_COLUMNS else f"${n}")
+        return ", ".join(out)
+
+    def insert_from(table: str, source: str, columns: tuple[str, ...]) -> str:
+        names = ", ".join(columns)
+        return f"INSERT INTO {table} ({names}) SELECT {values(columns)} FROM {source}"  # noqa: S608
+
+    inquiry_id = f"${3 + inquiry.index('id')}"
+    parts = [
+        "ok AS (SELECT FROM office WHERE code = $1 AND active AND calendar_version = $2)",
+        f"i AS ({insert_from('inquiry', 'ok', inquiry)} ON CONFLICT DO NOTHING RETURNING id)",
+        f"m AS ({insert_from('inquiry_message', 'i', message)} "
+        f"ON CONFLICT ({', '.join(_MESSAGE_KEY)}) DO NOTHING RETURNING id)",
+        f"e AS ({insert_from('inquiry_event', 'm', event)})",
+    ]
+    if documents:
+        rows = ", ".join(f"({values(('type', 'number', 'legacy'))})" for _ in range(documents))
+        parts.append(
+            "d AS (INSERT INTO inquiry_document (inquiry_id, type, number, legacy) "  # noqa: S608
+            f"SELECT {inquiry_id}, v.t, v.n, v.l FROM m, (VALUES {rows}) AS v (t, n, l))"
+        )
+    if acknowledgement is not None and outbox is not None:
+        parts.append(f"a AS ({insert_from('inquiry_message', 'm', acknowledgement)} RETURNING id)")
+        parts.append(
+            f"o AS (INSERT INTO outbox_message ({', '.join(outbox)}, message_id) "  # noqa: S608
+            f"SELECT {values(outbox)}, a.id FROM a)"
+        )
+    return (
+        "WITH "  # noqa: S608
+        + ",\n".join(parts)
+        + "\nSELECT EXISTS (SELECT FROM ok), EXISTS (SELECT FROM i), (SELECT id FROM m)"
+    )
+
+
+def _pg_parameters(rows: _Rows, calendar_version: int) -> list[Any]:
+    """The values of ``_pg_statement``'s parameters, in order."""
+    params: list[Any] = [rows.inquiry["office_code"], calendar_version]
+    params += rows.inquiry.values()
+    params += rows.message.values()
+    params += (json.dumps(v) if k in _JSON_COLUMNS else v for k, v in rows.event.items())
+    for document in rows.documents:
+        params += (document["type"], document["number"], document["legacy"])
+    if rows.acknowledgement is not None and rows.outbox is not None:
+        params += rows.acknowledgement.values()
+        params += rows.outbox.values()
+    return params
+
+
+def _write_pg(session: Session, rows: _Rows, calendar_version: int) -> _Written | None:
+    """The rows in one statement and one round trip (PostgreSQL's data-modifying ``WITH``;
+    foreign keys are checked at its end). Each insert reads the one before it, so nothing
+    is written after a refusal: the office must be active and its calendar still the
+    version the due time was computed on (else None: reload and compute again), and the
+    inquiry and its inbound message are ``ON CONFLICT DO NOTHING``.
+
+    Executed on the session's own connection and transaction by a psycopg ``RawCursor``
+    (``$n`` parameters, which the driver neither parses nor converts): measured with
+    `python -m bench.bench_inquiries` and py-spy, see docs/performance.md."""
+    statement = _pg_statement(
+        tuple(rows.inquiry),
+        tuple(rows.message),
+        len(rows.documents),
+        tuple(rows.event),
+        None if rows.acknowledgement is None else tuple(rows.acknowledgement),
+        None if rows.outbox is None else tuple(rows.outbox),
+    )
+    connection = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+    with RawCursor(connection) as cursor:
+        cursor.execute(statement, _pg_parameters(rows, calendar_version))
+        row = cursor.fetchone()
+    assert row is not None
+    office_ok, inquiry, message_id = row
+    if not office_ok:
+        return None
+    return _Written(inquiry=inquiry, message_id=message_id)
+
+
+def _sla_view(
+    calendar: WorkingCalendar,
+    policy: SlaPolicy,
+    policy_code: str,
+    due: DueResult,
+    risk: datetime,
+    now: datetime,
+) -> SlaView:
+    """A new inquiry's clock, from the one computation of its due time (the same view
+    ``app.inquiries.clock.view`` gives of the stored inquiry)."""
+    return SlaView(
+        policy_code=policy_code,
+        due_at=due.due_at.astimezone(calendar.tz),
+        start_day=due.start_day,
+        late_intake=due.late_intake,
+        state=sla_state(calendar, policy, due.due_at, now),
+        working_seconds_left=working_seconds_left(calendar, due.due_at, now),
+        at_risk_at=risk.astimezone(calendar.tz),
+        first_response_at=None,
+        outcome=None,
+    )
+
+
+def _earlier(
+    session: Session,
+    calendars: CalendarCache,
+    policies: PolicyCache,
+    principal: Principal,
+    inquiry: Inquiry,
+    now: datetime,
+) -> Posted:
+    viewer = Viewer(session, calendars, policies, principal, now)
+    return Posted(viewer.receipt(inquiry), created=False)
+
+
+def _calendar(
+    session: Session, calendars: CalendarCache, office_code: str
+) -> tuple[WorkingCalendar, int]:
+    """The office's calendar checked against the office row (NotFound, or 422 when the
+    office takes no inquiries), and the version it was built from."""
+    office = get_office(session=session, code=office_code)
+    if not office.active:
+        raise InvalidField("#/office_code", "this office does not take inquiries now")
+    version = office.calendar_version
+    return calendars.get(session, office.code, fresh=True, version=version), version
+
+
 def create_inquiry(
     *,
     session: Session,
@@ -97,110 +460,79 @@ def create_inquiry(
     data: InquiryCreate,
     idempotency_key: str | None,
     now: datetime,
-) -> tuple[Inquiry, bool]:
-    """Record a new inquiry; returns it and False when it had been posted before (same
-    channel message id in the office, or the caller's same idempotency key)."""
-    access.ensure_office_staff(principal, data.office_code)
-    # No look-up first: the unique constraints decide, and a repeat costs a savepoint.
-    office = get_office(session=session, code=data.office_code)
-    if not office.active:
-        raise InvalidField("#/office_code", "this office does not take inquiries now")
-    if data.channel == Channel.email and data.requester.email is None:
-        raise InvalidField("#/requester/email", "an email inquiry needs the requester's email")
-    received_at = _received(data.received_at, now, "#/received_at")
-    calendar = calendars.get(session, office.code, fresh=True, version=office.calendar_version)
-    policy_record = policies.resolve(session, office.code, data.channel)
-    try:
-        clock = schedule(calendar, to_engine(policy_record), received_at, 0)
-    except CalendarRangeError as exc:
-        raise InvalidField("#/received_at", str(exc)) from exc
+) -> Posted:
+    """Record a new inquiry; ``created`` is False when it had been posted before (same
+    channel message id in the office, or the caller's same idempotency key).
 
-    for _attempt in range(3):
-        inquiry = Inquiry(
-            id=uuid.uuid4(),
-            reference=new_reference(),
-            office_code=office.code,
-            channel=data.channel,
-            channel_account=data.channel_account,
-            policy_code=policy_record.code,
-            status=Status.new,
-            subject=data.subject,
-            message=data.message,
-            requester_name=data.requester.name,
-            requester_email=data.requester.email,
-            requester_phone=data.requester.phone,
-            requester_handle=data.requester.handle,
-            requester_nik=data.requester.nik,
-            requester_npwp=data.requester.npwp,
-            requester_organization=data.requester.organization,
-            received_at=received_at,
-            due_at=clock.due_at,
-            at_risk_at=clock.at_risk_at,
-            survey_code=secrets.token_urlsafe(12),
-            idempotency_key=idempotency_key,
-            idempotency_fingerprint=None if idempotency_key is None else fingerprint(data),
-            created_by=principal.sub,
-        )
-        message = InquiryMessage(
-            inquiry_id=inquiry.id,
-            office_code=office.code,
-            direction="inbound",
-            kind="request",
-            channel=data.channel,
-            channel_message_id=data.channel_message_id,
-            body=data.message,
-            sent_at=received_at,
-        )
-        documents = [
-            InquiryDocument(inquiry_id=inquiry.id, type=d.type, number=d.number, legacy=d.legacy)
-            for d in data.documents
-        ]
-        # The automatic receipt (reference and due time), when the policy sends one.
-        receipt = (
-            InquiryMessage(
-                inquiry_id=inquiry.id,
-                office_code=office.code,
-                direction="outbound",
-                kind="acknowledgement",
-                channel=data.channel,
-                body=texts.acknowledgement(
-                    data.requester.name, inquiry.reference, clock.due_at, calendar.tz.key
-                ),
-                sent_at=now,
-            )
-            if policy_record.acknowledge
-            else None
-        )
+    The due time is computed once, for the rows and the receipt alike. No look-up first
+    and no savepoint: the inquiry and its message are ``INSERT ... ON CONFLICT DO
+    NOTHING``, so the unique constraints decide (a racing post of the same message waits
+    for the other transaction, then yields), and the rare loser removes the one row it
+    wrote and answers with the winner's inquiry. On PostgreSQL the rows go in one
+    statement that also verifies the office's calendar version the due time was computed
+    on, so the office row needs no read of its own while the cached calendar is current."""
+    access.ensure_office_staff(principal, data.office_code)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    known = calendars.known(data.office_code) if postgres else None
+    try:
+        if data.channel == Channel.email and data.requester.email is None:
+            raise InvalidField("#/requester/email", "an email inquiry needs the requester's email")
+        received_at = _received(data.received_at, now, "#/received_at")
+    except InvalidField:
+        # An unknown or closed office is the first refusal.
+        _calendar(session, calendars, data.office_code)
+        raise
+    policy_record = policies.resolve(session, data.office_code, data.channel)
+    policy = policies.engine_policy(policy_record)
+    for _attempt in range(4):
+        calendar, version = known or _calendar(session, calendars, data.office_code)
         try:
-            with session.begin_nested():
-                # One flush: the unit of work inserts parents before children by their
-                # foreign keys.
-                session.add(inquiry)
-                session.add(message)
-                if receipt is not None:
-                    session.add(receipt)
-                session.add_all(documents)
-                record(
-                    session,
-                    inquiry,
-                    principal,
-                    "created",
-                    None,
-                    Status.new,
-                    {"channel": data.channel},
-                )
-                session.flush()
-        except IntegrityError:
-            # Either a racing request recorded the same message first, or the random
-            # reference collided; the first is answered with the winner's inquiry.
+            due = compute_due(calendar, policy, received_at)
+            risk = at_risk_at(calendar, policy, due.due_at)
+        except CalendarRangeError as exc:
+            if known is not None:
+                known = None
+                continue  # the office's row decides first, and a changed calendar may fit
+            raise InvalidField("#/received_at", str(exc)) from exc
+        rows = _rows(
+            data,
+            principal,
+            idempotency_key,
+            policy_record,
+            calendar.tz.key,
+            received_at,
+            due.due_at,
+            risk,
+            now,
+        )
+        written = _write_pg(session, rows, version) if postgres else _write(session, rows)
+        if written is None:
+            # The office changed since its calendar was cached (or is unknown or closed):
+            # read it, and compute again.
+            known = None
+            continue
+        if not written.inquiry or written.message_id is None:
+            if written.inquiry:
+                # A racing (or earlier) post of the same message won: this inquiry goes.
+                session.execute(delete(_INQUIRY).where(_INQUIRY.c.id == rows.inquiry["id"]))
+            # Else the caller's idempotency key was used before (or by a racing request
+            # that committed first), or the random reference collided.
             existing = _existing(session, principal, data, idempotency_key)
             if existing is not None:
-                return existing, False
+                return _earlier(session, calendars, policies, principal, existing, now)
             continue
-        if receipt is not None:
-            # Written by the request's commit; it needs only the receipt's id.
-            session.add(outbox_row(inquiry, receipt, now))
-        return inquiry, True
+        inquiry_id = rows.inquiry["id"]
+        receipt = InquiryReceipt(
+            id=inquiry_id,
+            reference=rows.inquiry["reference"],
+            office_code=data.office_code,
+            channel=data.channel,
+            status=Status.new,
+            received_at=received_at,
+            sla=_sla_view(calendar, policy, policy_record.code, due, risk, now),
+            etag=etag_of(inquiry_id, 1),
+        )
+        return Posted(receipt, created=True, message_id=written.message_id)
     raise Conflict("Could not record the inquiry; try again.")
 
 
@@ -209,6 +541,37 @@ def _same_inquiry(seen: Inquiry | None, inquiry: Inquiry) -> bool:
     if seen is None or seen.id != inquiry.id:
         raise MessageIdReused("That channel message id was used for another message already.")
     return False
+
+
+def _check_channel(inquiry: Inquiry, via_email: bool) -> None:
+    """A follow-up comes by the inquiry's own channel: an email inquiry's as mail (the
+    email endpoint or the mailbox), any other inquiry's from its channel's integration,
+    never as mail."""
+    if (inquiry.channel == Channel.email) != via_email:
+        expected = "as mail" if inquiry.channel == Channel.email else "from its integration"
+        raise FollowUpChannel(f"Follow-ups of this {inquiry.channel} inquiry come {expected}.")
+
+
+def _reopen_for_follow_up(
+    session: Session, principal: Principal, inquiry: Inquiry, now: datetime
+) -> None:
+    days = get_settings().reopen_days
+    if inquiry.closed_at is None or now - inquiry.closed_at > timedelta(days=days):
+        raise InquiryClosed(
+            f"The inquiry was closed more than {days} days ago; post the message as a new inquiry."
+        )
+    inquiry.status = Status.in_progress
+    inquiry.closed_at = None
+    inquiry.reopened_at = now
+    record(
+        session,
+        inquiry,
+        principal,
+        "reopen",
+        Status.closed,
+        Status.in_progress,
+        {"by": "follow_up"},
+    )
 
 
 def post_follow_up(
@@ -220,15 +583,21 @@ def post_follow_up(
     inquiry: Inquiry,
     data: FollowUpIn,
     now: datetime,
+    via_email: bool = False,
 ) -> tuple[Inquiry, bool]:
-    """Record the requester's follow-up; an inquiry awaiting them resumes its clock."""
+    """Record the requester's follow-up; an inquiry awaiting them resumes its clock, and
+    one closed within ``INFODESK_REOPEN_DAYS`` is reopened. ``via_email``: the follow-up
+    came as a mail (the email channel's own path)."""
     access.ensure_may(principal, "follow_up", inquiry)
+    _check_channel(inquiry, via_email)
     if data.channel_message_id is not None:
         seen = _by_message_id(
-            session, inquiry.office_code, inquiry.channel, data.channel_message_id
+            session, inquiry.office_code, inquiry.channel, data.channel_message_id, data.message
         )
         if seen is not None:
             return inquiry, _same_inquiry(seen, inquiry)
+    if inquiry.status == Status.closed:
+        _reopen_for_follow_up(session, principal, inquiry, now)
     received_at = _received(data.received_at, now, "#/received_at")
     if received_at < inquiry.received_at:
         raise InvalidField("#/received_at", "a follow-up cannot precede the inquiry")

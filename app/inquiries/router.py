@@ -20,6 +20,8 @@ from app.inquiries.errors import (
     ACTION_REFUSALS,
     AssigneeTaken,
     ConsultationClosed,
+    FollowUpChannel,
+    InquiryClosed,
     MessageIdReused,
 )
 from app.inquiries.models import Inquiry
@@ -144,7 +146,7 @@ def create_inquiry(
     """Record a question from the public (integration or officer). Idempotent: the same
     channel message id, or `Idempotency-Key`, returns the existing inquiry with 200."""
     calendars, policies = _caches(request)
-    inquiry, created = intake.create_inquiry(
+    posted = intake.create_inquiry(
         session=session,
         calendars=calendars,
         policies=policies,
@@ -153,10 +155,12 @@ def create_inquiry(
         idempotency_key=idempotency_key,
         now=utcnow(),
     )
-    if not created:
+    receipt = posted.receipt
+    if not posted.created:
         response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/v1/inquiries/{inquiry.id}"
-    return _receipt(request, session, principal, inquiry, response)
+    response.headers["Location"] = f"/v1/inquiries/{receipt.id}"
+    response.headers["ETag"] = receipt.etag
+    return receipt
 
 
 @router.get(
@@ -242,7 +246,14 @@ def get_events(
     response_model=InquiryReceipt,
     responses={
         200: {"model": InquiryReceipt, "description": "Posted before: nothing changed"},
-        **problem_responses(401, 403, 404, 409, 422, 503),
+        **problem_responses(
+            401,
+            403,
+            404,
+            422,
+            503,
+            errors=[MessageIdReused, FollowUpChannel, InquiryClosed, *ACTION_REFUSALS],
+        ),
     },
 )
 def post_follow_up(

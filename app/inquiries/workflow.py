@@ -39,7 +39,20 @@ from app.sla.policies import PolicyCache, to_engine
 
 def etag(inquiry: Inquiry) -> str:
     """The entity tag of the inquiry's current version."""
-    return f'"{inquiry.id}-v{inquiry.version}"'
+    return etag_of(inquiry.id, inquiry.version)
+
+
+def etag_of(inquiry_id: object, version: int) -> str:
+    """The entity tag of version ``version`` of the inquiry ``inquiry_id``."""
+    return f'"{inquiry_id}-v{version}"'
+
+
+def recipient(channel: str, email: str | None, handle: str | None, phone: str | None) -> str:
+    """Where the requester's texts go: their address by email, else their channel handle
+    (or, lacking one, their address or phone number)."""
+    if channel == Channel.email:
+        return email or ""
+    return handle or email or phone or ""
 
 
 def load(session: Session, inquiry_id: object, *, for_update: bool = False) -> Inquiry:
@@ -53,11 +66,6 @@ def load(session: Session, inquiry_id: object, *, for_update: bool = False) -> I
 def outbox_row(inquiry: Inquiry, message: InquiryMessage, now: datetime) -> OutboxMessage:
     """The outbox row delivering the flushed outbound ``message`` to the requester."""
     assert message.id is not None
-    if inquiry.channel == Channel.email:
-        recipient = inquiry.requester_email
-    else:
-        recipient = inquiry.requester_handle or inquiry.requester_email
-        recipient = recipient or inquiry.requester_phone
     return OutboxMessage(
         inquiry_id=inquiry.id,
         message_id=message.id,
@@ -65,7 +73,12 @@ def outbox_row(inquiry: Inquiry, message: InquiryMessage, now: datetime) -> Outb
         kind=message.kind,
         channel=inquiry.channel,
         channel_account=inquiry.channel_account,
-        recipient=recipient or "",
+        recipient=recipient(
+            inquiry.channel,
+            inquiry.requester_email,
+            inquiry.requester_handle,
+            inquiry.requester_phone,
+        ),
         subject=texts.subject(inquiry.reference, inquiry.subject, inquiry.ticket_number)
         if inquiry.channel == Channel.email
         else None,

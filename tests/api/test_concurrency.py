@@ -374,3 +374,45 @@ def test_a_dropped_database_connection_gives_503_and_the_pool_recovers(
         f"/v1/inquiries/{iid}/answer", json={"message": "Jawaban"}, headers=officer
     )
     assert done.status_code == 200, done.text
+
+
+def test_intake_follows_an_office_changed_by_another_process(
+    live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    """Intake trusts its cached calendar only while the office row still has that calendar
+    version and is active: a change made through another process applies at once."""
+    integration = auth("integration", office=office)
+    admin = auth("admin", office=None)
+
+    def post(message_id: str) -> Any:
+        body = new_inquiry(
+            office_code=office,
+            channel_message_id=f"{office}-{message_id}",
+            received_at="2026-11-24T09:00:00+07:00",
+        )
+        return live_client.post("/v1/inquiries", json=body, headers=integration)
+
+    before = post("before")
+    assert before.status_code == 201, before.text
+    with TestClient(create_app(), raise_server_exceptions=False) as other:
+        closed = other.post(
+            f"/v1/offices/{office}/calendar/overrides",
+            json={
+                "start_date": "2026-11-25",
+                "end_date": "2026-11-25",
+                "kind": "closed",
+                "reason": "Banjir",
+            },
+            headers=admin,
+        )
+        assert closed.status_code == 201, closed.text
+        after = post("after")
+        assert after.status_code == 201, after.text
+        assert after.json()["sla"]["due_at"] > before.json()["sla"]["due_at"]
+        assert after.json()["sla"]["start_day"] == before.json()["sla"]["start_day"]
+
+        deactivated = other.patch(f"/v1/offices/{office}", json={"active": False}, headers=admin)
+        assert deactivated.status_code == 200, deactivated.text
+        refused = post("closed")
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["pointer"] == "#/office_code"

@@ -1,0 +1,37 @@
+-- wrk script: POST a body built from a template, each request with a fresh id.
+-- Arguments (after --): method, path, content type, bearer token, template file, run id.
+-- In the template "{{id}}" becomes "<run>-<thread>-<counter>", unique across threads.
+local threads = {}
+local counter = 0
+
+function setup(thread)
+   thread:set("thread_id", #threads + 1)
+   table.insert(threads, thread)
+end
+
+function init(args)
+   method, path = args[1], args[2]
+   headers = {
+      ["Content-Type"] = args[3],
+      ["Authorization"] = "Bearer " .. args[4],
+   }
+   local file = assert(io.open(args[5], "rb"))
+   template = file:read("*a")
+   file:close()
+   run = args[6]
+end
+
+function request()
+   counter = counter + 1
+   local id = run .. "-" .. thread_id .. "-" .. counter
+   local body = template:gsub("{{id}}", id)
+   return wrk.format(method, path, headers, body)
+end
+
+function done(summary, latency, requests)
+   io.write(string.format(
+      "RESULT requests=%d seconds=%.3f errors_status=%d errors_other=%d p50=%.3f p99=%.3f\n",
+      summary.requests, summary.duration / 1e6, summary.errors.status,
+      summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+      latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
