@@ -49,6 +49,8 @@ def _seed(port: int, env: dict[str, str]) -> list[str]:
     os.environ.update({k: v for k, v in env.items() if k.startswith("INFODESK_")})
     from sqlalchemy import insert, select
 
+    # Every model, so that the SQLite functions the search triggers call are registered.
+    import app.models  # noqa: F401
     from app.core.config import get_settings
     from app.core.db import make_engine
     from app.core.security import create_token
