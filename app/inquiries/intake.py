@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg import RawCursor
+from pydantic import ValidationError
 from sqlalchemy import delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -552,14 +553,80 @@ def _check_channel(inquiry: Inquiry, via_email: bool) -> None:
         raise FollowUpChannel(f"Follow-ups of this {inquiry.channel} inquiry come {expected}.")
 
 
+def _closed_long_ago(inquiry: Inquiry, now: datetime) -> bool:
+    days = get_settings().reopen_days
+    return inquiry.closed_at is None or now - inquiry.closed_at > timedelta(days=days)
+
+
+def _continue_in_new(
+    *,
+    session: Session,
+    calendars: CalendarCache,
+    policies: PolicyCache,
+    principal: Principal,
+    old: Inquiry,
+    data: FollowUpIn,
+    now: datetime,
+) -> Inquiry:
+    """A new inquiry for a follow-up to one closed long ago, linked to it both ways (the
+    new one's ``previous_inquiry_id``, an audit event on each)."""
+    try:
+        body = InquiryCreate.model_validate(
+            {
+                "office_code": old.office_code,
+                "channel": old.channel,
+                "channel_account": old.channel_account,
+                "channel_message_id": data.channel_message_id,
+                "received_at": data.received_at,
+                "requester": {
+                    "name": old.requester_name,
+                    "email": old.requester_email,
+                    "phone": old.requester_phone,
+                    "handle": old.requester_handle,
+                    "nik": old.requester_nik,
+                    "npwp": old.requester_npwp,
+                    "organization": old.requester_organization,
+                },
+                "subject": old.subject,
+                "message": data.message,
+            }
+        )
+    except ValidationError:
+        # The requester's data is gone (erased or past retention): nothing to reach them by.
+        raise InquiryClosed(
+            "The inquiry was closed long ago and its requester's data is no longer held; "
+            "post the message as a new inquiry."
+        ) from None
+    posted = create_inquiry(
+        session=session,
+        calendars=calendars,
+        policies=policies,
+        principal=principal,
+        data=body,
+        idempotency_key=None,
+        now=now,
+    )
+    new = session.get(Inquiry, posted.receipt.id)
+    assert new is not None
+    new.previous_inquiry_id = old.id
+    session.add(new)
+    record(session, new, principal, "continues", None, None, {"reference": old.reference})
+    record(
+        session,
+        old,
+        principal,
+        "continued",
+        Status.closed,
+        Status.closed,
+        {"reference": new.reference, "inquiry_id": str(new.id)},
+    )
+    session.flush()
+    return new
+
+
 def _reopen_for_follow_up(
     session: Session, principal: Principal, inquiry: Inquiry, now: datetime
 ) -> None:
-    days = get_settings().reopen_days
-    if inquiry.closed_at is None or now - inquiry.closed_at > timedelta(days=days):
-        raise InquiryClosed(
-            f"The inquiry was closed more than {days} days ago; post the message as a new inquiry."
-        )
     inquiry.status = Status.in_progress
     inquiry.closed_at = None
     inquiry.reopened_at = now
@@ -585,8 +652,9 @@ def post_follow_up(
     now: datetime,
     via_email: bool = False,
 ) -> tuple[Inquiry, bool]:
-    """Record the requester's follow-up; an inquiry awaiting them resumes its clock, and
-    one closed within ``INFODESK_REOPEN_DAYS`` is reopened. ``via_email``: the follow-up
+    """Record the requester's follow-up; an inquiry awaiting them resumes its clock, one
+    closed within ``INFODESK_REOPEN_DAYS`` is reopened, and one closed before that is
+    continued in a new inquiry linked to it (returned instead). ``via_email``: the follow-up
     came as a mail (the email channel's own path)."""
     access.ensure_may(principal, "follow_up", inquiry)
     _check_channel(inquiry, via_email)
@@ -595,8 +663,21 @@ def post_follow_up(
             session, inquiry.office_code, inquiry.channel, data.channel_message_id, data.message
         )
         if seen is not None:
+            if seen.previous_inquiry_id == inquiry.id:
+                return seen, False  # posted before, and continued in a new inquiry
             return inquiry, _same_inquiry(seen, inquiry)
     if inquiry.status == Status.closed:
+        if _closed_long_ago(inquiry, now):
+            new = _continue_in_new(
+                session=session,
+                calendars=calendars,
+                policies=policies,
+                principal=principal,
+                old=inquiry,
+                data=data,
+                now=now,
+            )
+            return new, True
         _reopen_for_follow_up(session, principal, inquiry, now)
     received_at = _received(data.received_at, now, "#/received_at")
     if received_at < inquiry.received_at:

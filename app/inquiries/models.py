@@ -100,6 +100,9 @@ class Inquiry(SQLModel, table=True):
     # When the requester's personal data was removed (on request or after the retention
     # period); what is left serves statistics and the audit trail.
     anonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # The inquiry this one continues: a follow-up to one closed longer ago than
+    # INFODESK_REOPEN_DAYS starts a new inquiry instead of reopening it.
+    previous_inquiry_id: uuid.UUID | None = Field(default=None, nullable=True)
     # The last reopening; unit work from before it is no longer the unit's to see.
     reopened_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

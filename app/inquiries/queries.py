@@ -212,6 +212,7 @@ class Viewer:
             **self._summary_fields(inquiry, in_list=False),
             channel_account=inquiry.channel_account,
             message=inquiry.message,
+            previous_inquiry_id=inquiry.previous_inquiry_id,
             documents=[self.document(inquiry, d) for d in documents],
             messages=[
                 MessageView(

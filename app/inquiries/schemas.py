@@ -392,6 +392,9 @@ class InquiryDetail(InquirySummary):
 
     channel_account: str | None
     message: str
+    previous_inquiry_id: uuid.UUID | None = Field(
+        default=None, description="the inquiry this one continues (a follow-up to a closed one)"
+    )
     documents: list[DocumentView]
     messages: list[MessageView]
     consultations: list[ConsultationView]

@@ -1,6 +1,6 @@
 """What intake and follow-ups refuse: a reused message id with another text, a follow-up
 by another channel; and a follow-up to a closed inquiry, which reopens it within
-INFODESK_REOPEN_DAYS and is refused after."""
+INFODESK_REOPEN_DAYS and after that starts a new inquiry linked to it."""
 
 from __future__ import annotations
 
@@ -98,13 +98,50 @@ def test_a_follow_up_reopens_an_inquiry_closed_recently(
     assert detail["sla"]["outcome"] is not None  # the outcome stays as it was
 
 
-def test_a_follow_up_to_an_inquiry_closed_long_ago_is_refused(
+def test_a_follow_up_to_an_inquiry_closed_long_ago_starts_a_linked_one(
     client: TestClient, auth: TokenFactory, session: Session
 ) -> None:
     iid = _closed(client, auth, session, days_ago=7.5)
+    key = "fu-" + uuid.uuid4().hex[:8]
+    started = _follow_up(client, auth, iid, channel_message_id=key, message="Paket kedua?")
+    assert started.status_code == 201, started.text  # type: ignore[attr-defined]
+    new = started.json()  # type: ignore[attr-defined]
+    assert new["id"] != iid
+    assert new["status"] == "new"
+    again = _follow_up(client, auth, iid, channel_message_id=key, message="Paket kedua?")
+    assert again.status_code == 200  # type: ignore[attr-defined]
+    assert again.json()["id"] == new["id"]  # type: ignore[attr-defined]
+
+    old = client.get(f"/v1/inquiries/{iid}", headers=auth("officer")).json()
+    assert old["status"] == "closed"
+    assert [m["kind"] for m in old["messages"]].count("follow_up") == 0
+    detail = client.get(f"/v1/inquiries/{new['id']}", headers=auth("officer")).json()
+    assert detail["previous_inquiry_id"] == iid
+    assert detail["message"] == "Paket kedua?"
+    assert detail["requester"]["email"] == old["requester"]["email"]
+    old_events = client.get(f"/v1/inquiries/{iid}/events", headers=auth("officer")).json()
+    assert old_events["items"][-1]["action"] == "continued"
+    assert old_events["items"][-1]["details"]["reference"] == new["reference"]
+    new_events = client.get(f"/v1/inquiries/{new['id']}/events", headers=auth("officer")).json()
+    assert [e["action"] for e in new_events["items"]] == ["created", "continues"]
+
+
+def test_a_follow_up_to_an_erased_inquiry_closed_long_ago_is_refused(
+    client: TestClient, auth: TokenFactory, session: Session
+) -> None:
+    iid = _closed(client, auth, session, days_ago=30)
+    nik = "1171024108900009"
+    inquiry = session.get(Inquiry, uuid.UUID(iid))
+    assert inquiry is not None
+    inquiry.requester_nik = nik
+    session.add(inquiry)
+    session.flush()
+    erased = client.post(
+        "/v1/requesters/erase",
+        json={"nik": nik, "reason": "Permohonan"},
+        headers=auth("compliance", office=None),
+    )
+    assert erased.status_code == 200, erased.text
     refused = _follow_up(client, auth, iid)
     assert refused.status_code == 409  # type: ignore[attr-defined]
     assert refused.json()["code"] == "inquiry_closed"  # type: ignore[attr-defined]
-    detail = client.get(f"/v1/inquiries/{iid}", headers=auth("officer")).json()
-    assert detail["status"] == "closed"
-    assert [m["kind"] for m in detail["messages"]].count("follow_up") == 0
