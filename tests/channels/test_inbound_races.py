@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.channels.models import InboundEmail
 from app.inquiries.models import Inquiry, InquiryMessage
@@ -79,8 +79,8 @@ def test_racing_posts_of_one_mail_make_one_inquiry(
     with Session(engine) as session:
         inquiry = session.exec(select(Inquiry).where(Inquiry.office_code == office)).one()
         messages = session.exec(
-            select(InquiryMessage).where(
-                InquiryMessage.inquiry_id == inquiry.id, InquiryMessage.direction == "inbound"
-            )
+            select(InquiryMessage)
+            .where(InquiryMessage.inquiry_id == inquiry.id, InquiryMessage.direction == "inbound")
+            .order_by(col(InquiryMessage.id))
         ).all()
         assert [m.kind for m in messages] == ["request", "follow_up"]
