@@ -22,7 +22,6 @@ Run: `.venv/bin/python -m bench.bench_search`.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import random
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text
 
-from bench.server import create_database, drop_database, running_server
+from bench.server import create_database, drop_database, running_server, timed_call
 
 ROWS = int(os.environ.get("BENCH_SEARCH_ROWS", "1000000"))
 RUNS = int(os.environ.get("BENCH_SEARCH_RUNS", "300"))
@@ -240,22 +239,6 @@ def _fill(url: str) -> list[str]:
     return ids
 
 
-def _call(
-    port: int, method: str, path: str, token: str | None, body: object = None
-) -> tuple[float, dict[str, object]]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers
-    )
-    t0 = time.perf_counter()
-    with urllib.request.urlopen(request) as response:
-        payload = response.read()
-    return (time.perf_counter() - t0) * 1000, json.loads(payload) if payload else {}
-
-
 def _summary(label: str, latencies: list[float], aim: float | None = None) -> tuple[float, bool]:
     ordered = sorted(latencies)
     p50 = statistics.median(ordered)
@@ -271,24 +254,26 @@ def _summary(label: str, latencies: list[float], aim: float | None = None) -> tu
 
 def _read_side(port: int, officer: str, ids: list[str]) -> int:
     misses = 0
-    health = [_call(port, "GET", "/healthz", None)[0] for _ in range(RUNS)]
+    health = [timed_call(port, "GET", "/healthz", None)[0] for _ in range(RUNS)]
     _summary("GET /healthz", health)
     rng = random.Random(7)
     for q in QUERIES:  # warm-up: plans, caches
-        _call(port, "GET", f"/v1/search?q={urllib.parse.quote(q)}", officer)
+        timed_call(port, "GET", f"/v1/search?q={urllib.parse.quote(q)}", officer)
     searches: list[float] = []
     found: dict[str, int] = {}
     for i in range(RUNS):
         q = QUERIES[i % len(QUERIES)] if i < len(QUERIES) else rng.choice(QUERIES)
-        elapsed, page = _call(port, "GET", f"/v1/search?q={urllib.parse.quote(q)}", officer)
+        elapsed, page = timed_call(port, "GET", f"/v1/search?q={urllib.parse.quote(q)}", officer)
         searches.append(elapsed)
         found[q] = len(page["items"])  # type: ignore[arg-type]
     misses += not _summary("GET /v1/search, 20 queries mixed", searches, SEARCH_AIM_MS)[1]
     print(f"    results per query: {sum(found.values()) / len(found):.1f} on average")
-    similar = [_call(port, "GET", f"/v1/inquiries/{i}/similar", officer)[0] for i in ids]
+    similar = [timed_call(port, "GET", f"/v1/inquiries/{i}/similar", officer)[0] for i in ids]
     misses += not _summary("GET /v1/inquiries/{id}/similar", similar, SIMILAR_AIM_MS)[1]
     queue = [
-        _call(port, "GET", f"/v1/inquiries?q={urllib.parse.quote(rng.choice(QUERIES))}", officer)[0]
+        timed_call(
+            port, "GET", f"/v1/inquiries?q={urllib.parse.quote(rng.choice(QUERIES))}", officer
+        )[0]
         for _ in range(RUNS)
     ]
     _summary("GET /v1/inquiries?q= (the queue, first page)", queue)
@@ -296,7 +281,7 @@ def _read_side(port: int, officer: str, ids: list[str]) -> int:
 
 
 def _new_inquiry(port: int, integration: str, key: str) -> tuple[float, str]:
-    elapsed, created = _call(
+    elapsed, created = timed_call(
         port,
         "POST",
         "/v1/inquiries",
@@ -348,7 +333,7 @@ def _write_side(url: str, port: int, plain_port: int, env: dict[str, str]) -> in
     body = {"message": ANSWERS_TEXT[1]}
     for i, inquiry_id in enumerate(ids):
         server = port if i % 2 else plain_port
-        elapsed, _ = _call(server, "POST", f"/v1/inquiries/{inquiry_id}/answer", officer, body)
+        elapsed, _ = timed_call(server, "POST", f"/v1/inquiries/{inquiry_id}/answer", officer, body)
         if i >= 20:
             (indexed if i % 2 else plain).append(elapsed)
     plain_p50, _ = _summary("POST .../answer, answers not indexed", plain)

@@ -12,19 +12,16 @@ Run: `.venv/bin/python -m bench.bench_templates`.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.server import create_database, drop_database, running_server
+from bench.server import create_database, drop_database, running_server, timed_call
 
 SAMPLES = int(os.environ.get("BENCH_TEMPLATE_SAMPLES", "300"))
 TEMPLATE = (
@@ -40,23 +37,6 @@ def _token(env: dict[str, str], role: str) -> str:
 
     get_settings.cache_clear()
     return create_token(get_settings(), sub=f"bench-{role}", roles=[role], office="KANWIL-ACEH")
-
-
-def _call(
-    port: int, method: str, path: str, token: str | None, body: object = None
-) -> tuple[float, dict[str, object]]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers
-    )
-    t0 = time.perf_counter()
-    with urllib.request.urlopen(request) as response:
-        payload = response.read()
-    elapsed = (time.perf_counter() - t0) * 1000
-    return elapsed, json.loads(payload) if payload else {}
 
 
 def _summary(label: str, latencies: list[float]) -> tuple[float, float]:
@@ -78,7 +58,7 @@ def main() -> int:
             integration = _token(env, "integration")
             officer = _token(env, "officer")
             coordinator = _token(env, "coordinator")
-            _call(
+            timed_call(
                 port,
                 "POST",
                 "/v1/templates",
@@ -95,7 +75,7 @@ def main() -> int:
             from_template: list[float] = []
             health: list[float] = []
             for i in range(2 * SAMPLES + 20):
-                _, created = _call(
+                _, created = timed_call(
                     port,
                     "POST",
                     "/v1/inquiries",
@@ -114,8 +94,8 @@ def main() -> int:
                     body: dict[str, str] = {"template": "kiriman-tertahan"}
                 else:
                     body = {"message": "x" * len(TEMPLATE)}
-                elapsed, _ = _call(port, "POST", path, officer, body)
-                health.append(_call(port, "GET", "/healthz", None)[0])
+                elapsed, _ = timed_call(port, "POST", path, officer, body)
+                health.append(timed_call(port, "GET", "/healthz", None)[0])
                 if i < 20:
                     continue  # warm-up
                 (from_template if i % 2 else by_hand).append(elapsed)

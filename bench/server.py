@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -41,6 +42,23 @@ def drop_database(name: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def timed_call(
+    port: int, method: str, path: str, token: str | None, body: object = None
+) -> tuple[float, dict[str, object]]:
+    """One JSON request to the server on ``port``: its time in milliseconds and the body."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers
+    )
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(request) as response:
+        payload = response.read()
+    return (time.perf_counter() - t0) * 1000, json.loads(payload) if payload else {}
 
 
 def free_port() -> int:
