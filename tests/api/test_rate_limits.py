@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.core.errors import RateLimited
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import LocalWindows, RateLimiter
 from tests.api.test_inquiries import act, post
 from tests.conftest import TokenFactory
 
@@ -109,3 +109,43 @@ def test_an_unreachable_store_lets_calls_pass() -> None:
             limiter.hit("client", "203.0.113.7")
     finally:
         limiter.close()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_local_window_moves_and_says_when_it_has_room() -> None:
+    clock = _Clock()
+    windows = LocalWindows(60.0, clock)
+    key = ("client", "203.0.113.9")
+    for second in range(3):
+        clock.now = 1000.0 + second * 10
+        assert windows.hit(key, 3) is None
+    clock.now = 1030.0
+    # Full: room again when the first call (at 1000) leaves the window, at 1060.
+    assert windows.hit(key, 3) == pytest.approx(30.0)
+    clock.now = 1060.0
+    assert windows.hit(key, 3) is None
+    # The refused call was not counted: the next room comes when the call at 1010 leaves.
+    assert windows.hit(key, 3) == pytest.approx(10.0)
+    # Another key has its own window.
+    assert windows.hit(("client", "203.0.113.10"), 3) is None
+
+
+def test_a_local_window_forgets_keys_a_window_after_their_last_call() -> None:
+    clock = _Clock()
+    windows = LocalWindows(60.0, clock)
+    for n in range(1000):
+        windows.hit(("survey:" + str(n), "203.0.113.9"), 5)
+    assert len(windows) == 1000
+    clock.now += 59.0
+    windows.hit(("client", "203.0.113.9"), 5)
+    assert len(windows) == 1001  # still within their windows
+    clock.now += 2.0  # a window after the sweep was due: the survey keys are gone
+    windows.hit(("client", "203.0.113.9"), 5)
+    assert len(windows) == 1
