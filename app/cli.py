@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from app.core.channels import Channel
 from app.core.config import get_settings
 from app.core.security import Role
 
@@ -153,6 +154,7 @@ def _token(args: argparse.Namespace) -> int:
         office=args.office,
         unit=args.unit,
         name=args.name,
+        channels=args.channel,
         ttl=timedelta(minutes=args.minutes),
     )
     print(token)
@@ -217,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--office", help="office code, e.g. KANWIL-ACEH")
     token.add_argument("--unit", help="unit code, for the unit role")
     token.add_argument("--name", help="display name")
+    token.add_argument(
+        "--channel",
+        action="append",
+        choices=[c.value for c in Channel],
+        help="the channels claim: an integration posts only for these (repeatable)",
+    )
     token.add_argument("--minutes", type=int, default=480, help="lifetime (default 480)")
     token.set_defaults(handler=_token)
 

@@ -180,13 +180,23 @@ TokenFactory = Callable[..., dict[str, str]]
 
 @pytest.fixture
 def auth() -> TokenFactory:
-    """Authorization headers for a caller with the given roles and office."""
+    """Authorization headers for a caller with the given roles and office (and, for an
+    integration, the channels it posts for)."""
 
     def _headers(
-        *roles: str, office: str | None = "KANWIL-ACEH", sub: str = "u1", unit: str | None = None
+        *roles: str,
+        office: str | None = "KANWIL-ACEH",
+        sub: str = "u1",
+        unit: str | None = None,
+        channels: list[str] | None = None,
     ) -> dict[str, str]:
         token = create_token(
-            get_settings(), sub=sub, roles=list(roles) or ["officer"], office=office, unit=unit
+            get_settings(),
+            sub=sub,
+            roles=list(roles) or ["officer"],
+            office=office,
+            unit=unit,
+            channels=channels,
         )
         return {"Authorization": f"Bearer {token}"}
 

@@ -37,6 +37,7 @@ from app.core.config import get_settings
 from app.core.db import insert_or_ignore
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.security import Principal, Role
+from app.inquiries import access
 from app.inquiries import identifiers as ids
 from app.inquiries.intake import create_inquiry, post_follow_up
 from app.inquiries.models import Inquiry, InquiryMessage, OutboxMessage
@@ -89,6 +90,7 @@ def _body(text: str) -> str:
 def _ensure_gateway(principal: Principal, office_code: str) -> None:
     if Role.integration not in principal.roles or principal.office != office_code:
         raise Forbidden("only the office's integration may post its mail")
+    access.ensure_channel(principal, Channel.email)
 
 
 def _threaded(session: Session, office_code: str, mail: ParsedEmail) -> Inquiry | None:
@@ -301,7 +303,11 @@ def receive_email(
             policies=policies,
             principal=principal,
             inquiry=load(session, inquiry.id, for_update=True),
-            data=FollowUpIn(message=_body(strip_quoted(mail.body)), channel_message_id=mid),
+            data=FollowUpIn(
+                channel=Channel.email,
+                message=_body(strip_quoted(mail.body)),
+                channel_message_id=mid,
+            ),
             now=now,
             via_email=True,
         )

@@ -20,6 +20,7 @@ from app.core.db import SessionDep, utcnow
 from app.core.errors import NotFound, problem_responses
 from app.core.fastpath import json_response
 from app.core.security import CurrentPrincipal
+from app.inquiries.errors import ChannelNotAllowed
 from app.inquiries.queries import readable
 
 router = APIRouter(tags=["channels"])
@@ -133,7 +134,12 @@ async def _raw_body(request: Request) -> bytes:
     responses={
         200: {"model": InboundResultView, "description": "A follow-up, duplicate or ignored"},
         **problem_responses(
-            401, 403, 404, 409, 415, errors=[EmailTooLarge, EmailUnreadable, EmailNoSender]
+            401,
+            403,
+            404,
+            409,
+            415,
+            errors=[EmailTooLarge, EmailUnreadable, EmailNoSender, ChannelNotAllowed],
         ),
     },
     openapi_extra=_RAW_BODY,

@@ -24,6 +24,7 @@ from jose import jwt
 from jose.exceptions import JOSEError
 from pydantic import BaseModel, Field, ValidationError
 
+from app.core.channels import Channel
 from app.core.config import Settings, get_settings
 from app.core.errors import Forbidden, Unauthorized
 
@@ -53,6 +54,8 @@ class Principal(BaseModel):
     roles: frozenset[Role] = Field(min_length=1)
     office: str | None = Field(default=None, max_length=64)
     unit: str | None = Field(default=None, max_length=64)
+    # The channels an integration posts for; None (no claim) is every channel.
+    channels: frozenset[Channel] | None = Field(default=None, min_length=1)
 
     def has_any(self, roles: frozenset[Role] | set[Role]) -> bool:
         """Whether the caller holds at least one of ``roles``."""
@@ -65,6 +68,10 @@ class Principal(BaseModel):
     def may_see_office(self, office_code: str) -> bool:
         """Whether the caller may read data of ``office_code``."""
         return self.cross_office or self.office == office_code
+
+    def may_use_channel(self, channel: str) -> bool:
+        """Whether the token's ``channels`` claim, when it has one, names ``channel``."""
+        return self.channels is None or channel in self.channels
 
 
 def _unauthorized(detail: str) -> Unauthorized:
@@ -330,6 +337,7 @@ def create_token(
     office: str | None = None,
     unit: str | None = None,
     name: str | None = None,
+    channels: list[str] | None = None,
     ttl: timedelta = timedelta(hours=8),
 ) -> str:
     """A HS256 token signed with the configured secret (development and tests)."""
@@ -354,6 +362,8 @@ def create_token(
     for claim, value in (("office", office), ("unit", unit), ("name", name)):
         if value is not None:
             claims[claim] = value
+    if channels is not None:
+        claims["channels"] = [Channel(c).value for c in channels]
     return str(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))
 
 

@@ -1,6 +1,7 @@
 """Who may see and do what with an inquiry.
 
-Integrations post inquiries and follow-ups; officers, coordinators and supervisors work
+Integrations post inquiries and follow-ups (only for the channels their token's
+``channels`` claim names, when it has one); officers, coordinators and supervisors work
 their own office's inquiries; a unit sees and resolves the tickets escalated to it; the
 head of office reads their office; compliance and admin read everything and change
 nothing. An inquiry the caller may not see is a 404, so that its existence does not
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import Forbidden, NotFound
 from app.core.security import Principal, Role
+from app.inquiries.errors import ChannelNotAllowed
 from app.inquiries.models import Consultation, Inquiry
 
 STAFF = frozenset({Role.officer, Role.coordinator, Role.supervisor})
@@ -159,6 +161,13 @@ def ensure_office_staff(principal: Principal, office_code: str) -> None:
         raise Forbidden("only integrations and officers create inquiries")
     if principal.office != office_code:
         raise Forbidden("you may create inquiries only for your own office")
+
+
+def ensure_channel(principal: Principal, channel: str) -> None:
+    """Refuse intake and follow-ups by a channel the token's ``channels`` claim leaves out."""
+    if not principal.may_use_channel(channel):
+        allowed = ", ".join(sorted(principal.channels or ()))
+        raise ChannelNotAllowed(f"this token posts only for the channels: {allowed}")
 
 
 def sees_identity_numbers(principal: Principal, inquiry: Inquiry) -> bool:

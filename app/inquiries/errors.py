@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, PreconditionFailed
+from app.core.errors import Conflict, Forbidden, PreconditionFailed
 
 
 class InvalidTransition(Conflict):
@@ -36,10 +36,20 @@ class MessageIdReused(Conflict):
 
 
 class FollowUpChannel(Conflict):
-    """A follow-up must come by the inquiry's own channel (mail for an email inquiry, else
-    the integration that posted the inquiry)."""
+    """A follow-up must come by the inquiry's own channel, and an email inquiry's as mail.
+
+    The channel the follow-up names must be the inquiry's; an email inquiry's follow-ups
+    come through the email endpoint or the office mailbox, never the follow-up endpoint."""
 
     code = "follow_up_channel"
+
+
+class ChannelNotAllowed(Forbidden):
+    """The token's `channels` claim does not name the channel of this inquiry or follow-up.
+
+    An integration whose token carries the claim posts only for the channels it names."""
+
+    code = "channel_not_allowed"
 
 
 class InquiryClosed(Conflict):

@@ -473,6 +473,7 @@ def create_inquiry(
     statement that also verifies the office's calendar version the due time was computed
     on, so the office row needs no read of its own while the cached calendar is current."""
     access.ensure_office_staff(principal, data.office_code)
+    access.ensure_channel(principal, data.channel)
     postgres = session.get_bind().dialect.name == "postgresql"
     known = calendars.known(data.office_code) if postgres else None
     try:
@@ -544,10 +545,28 @@ def _same_inquiry(seen: Inquiry | None, inquiry: Inquiry) -> bool:
     return False
 
 
-def _check_channel(inquiry: Inquiry, via_email: bool) -> None:
+def _follow_up_channel(principal: Principal, data: FollowUpIn) -> Channel:
+    """The channel the follow-up names; when it names none, the one channel of the token's
+    ``channels`` claim (422 when the claim is absent or names several)."""
+    if data.channel is not None:
+        return data.channel
+    if principal.channels is not None and len(principal.channels) == 1:
+        return next(iter(principal.channels))
+    raise InvalidField(
+        "#/channel",
+        "name the follow-up's channel (it may be left out only when the token's channels "
+        "claim names exactly one)",
+    )
+
+
+def _check_channel(inquiry: Inquiry, channel: Channel, via_email: bool) -> None:
     """A follow-up comes by the inquiry's own channel: an email inquiry's as mail (the
     email endpoint or the mailbox), any other inquiry's from its channel's integration,
     never as mail."""
+    if channel != inquiry.channel:
+        raise FollowUpChannel(
+            f"This inquiry came by {inquiry.channel}; a follow-up by {channel} cannot join it."
+        )
     if (inquiry.channel == Channel.email) != via_email:
         expected = "as mail" if inquiry.channel == Channel.email else "from its integration"
         raise FollowUpChannel(f"Follow-ups of this {inquiry.channel} inquiry come {expected}.")
@@ -655,9 +674,12 @@ def post_follow_up(
     """Record the requester's follow-up; an inquiry awaiting them resumes its clock, one
     closed within ``INFODESK_REOPEN_DAYS`` is reopened, and one closed before that is
     continued in a new inquiry linked to it (returned instead). ``via_email``: the follow-up
-    came as a mail (the email channel's own path)."""
+    came as a mail (the email channel's own path). The follow-up's channel must be the
+    inquiry's, and one the token's ``channels`` claim names."""
     access.ensure_may(principal, "follow_up", inquiry)
-    _check_channel(inquiry, via_email)
+    channel = _follow_up_channel(principal, data)
+    access.ensure_channel(principal, channel)
+    _check_channel(inquiry, channel, via_email)
     if data.channel_message_id is not None:
         seen = _by_message_id(
             session, inquiry.office_code, inquiry.channel, data.channel_message_id, data.message

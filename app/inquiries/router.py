@@ -19,6 +19,7 @@ from app.inquiries import identity_reads, intake, queries
 from app.inquiries.errors import (
     ACTION_REFUSALS,
     AssigneeTaken,
+    ChannelNotAllowed,
     ConsultationClosed,
     FollowUpChannel,
     InquiryClosed,
@@ -124,7 +125,7 @@ def _workflow(
     response_model=InquiryReceipt,
     responses={
         200: {"model": InquiryReceipt, "description": "Posted before: the existing inquiry"},
-        **problem_responses(401, 403, 404, 409, 422, errors=[MessageIdReused]),
+        **problem_responses(401, 403, 404, 409, 422, errors=[MessageIdReused, ChannelNotAllowed]),
     },
 )
 def create_inquiry(
@@ -252,7 +253,13 @@ def get_events(
             404,
             422,
             503,
-            errors=[MessageIdReused, FollowUpChannel, InquiryClosed, *ACTION_REFUSALS],
+            errors=[
+                MessageIdReused,
+                FollowUpChannel,
+                InquiryClosed,
+                ChannelNotAllowed,
+                *ACTION_REFUSALS,
+            ],
         ),
     },
 )
@@ -264,8 +271,9 @@ def post_follow_up(
     principal: CurrentPrincipal,
     response: Response,
 ) -> InquiryReceipt:
-    """The requester's new message (integration); an inquiry awaiting them goes back to
-    `in_progress` and its clock runs again. Idempotent by channel message id."""
+    """The requester's new message, relayed by the integration of the inquiry's channel
+    (which the body names); an inquiry awaiting them goes back to `in_progress` and its
+    clock runs again. Idempotent by channel message id."""
     calendars, policies = _caches(request)
     inquiry, created = intake.post_follow_up(
         session=session,

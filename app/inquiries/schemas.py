@@ -159,6 +159,7 @@ class FollowUpIn(Input):
         json_schema_extra={
             "examples": [
                 {
+                    "channel": "social",
                     "message": "Nomor AWB saya 126-12345675.",
                     "channel_message_id": "ig-17890000000000002",
                     "received_at": "2026-11-23T10:00:00+07:00",
@@ -167,6 +168,12 @@ class FollowUpIn(Input):
         },
     )
 
+    channel: Channel | None = Field(
+        default=None,
+        description="the channel the follow-up came by, which must be the inquiry's (409 "
+        "`follow_up_channel` otherwise); required unless the token's `channels` claim "
+        "names exactly one channel, which is then the default",
+    )
     message: Text
     channel_message_id: ChannelMessageId | None = None
     received_at: Instant | None = Field(default=None, description="default: now")

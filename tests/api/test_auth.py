@@ -83,6 +83,9 @@ def test_valid_token_is_accepted(client: TestClient) -> None:
         _claims(roles=[]),
         _claims(roles=["superuser"]),
         _claims(sub=None),
+        _claims(roles=["integration"], channels=["webchat", "fax"]),
+        _claims(roles=["integration"], channels=[]),
+        _claims(roles=["integration"], channels="webchat"),
     ],
     ids=[
         "expired",
@@ -93,6 +96,9 @@ def test_valid_token_is_accepted(client: TestClient) -> None:
         "no-roles",
         "unknown-role",
         "no-sub",
+        "unknown-channel",
+        "no-channels",
+        "channels-not-a-list",
     ],
 )
 def test_bad_claims_are_refused(client: TestClient, claims: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """What intake and follow-ups refuse: a reused message id with another text, a follow-up
-by another channel; and a follow-up to a closed inquiry, which reopens it within
-INFODESK_REOPEN_DAYS and after that starts a new inquiry linked to it."""
+by another channel, a post by a channel the token's ``channels`` claim leaves out; and a
+follow-up to a closed inquiry, which reopens it within INFODESK_REOPEN_DAYS and after that
+starts a new inquiry linked to it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from app.core.db import utcnow
 from app.inquiries.models import Inquiry
 from tests.api.test_inquiries import act, new_inquiry, post
+from tests.channels import test_inbound
 from tests.channels.test_inbound import created, simple
 from tests.conftest import TokenFactory
 
@@ -20,9 +22,20 @@ from tests.conftest import TokenFactory
 def _follow_up(client: TestClient, auth: TokenFactory, iid: str, **body: str) -> object:
     return client.post(
         f"/v1/inquiries/{iid}/messages",
-        json={"message": "Tambahan", **body},
+        json={"channel": "social", "message": "Tambahan", **body},
         headers=auth("integration"),
     )
+
+
+def _social_inquiry(client: TestClient, auth: TokenFactory) -> str:
+    posted = post(client, auth, new_inquiry(channel_message_id="ig-" + uuid.uuid4().hex[:8]))
+    assert posted.status_code == 201, posted.text
+    return str(posted.json()["id"])
+
+
+def _follow_ups(client: TestClient, auth: TokenFactory, iid: str) -> list[str]:
+    detail = client.get(f"/v1/inquiries/{iid}", headers=auth("officer")).json()
+    return [m["body"] for m in detail["messages"] if m["kind"] == "follow_up"]
 
 
 def test_a_reused_message_id_with_another_text_is_refused(
@@ -49,9 +62,91 @@ def test_an_email_inquiry_takes_follow_ups_only_as_mail(
     client: TestClient, auth: TokenFactory
 ) -> None:
     mail = created(client, auth, simple(message_id=f"{uuid.uuid4().hex}@example.com"))
-    refused = _follow_up(client, auth, mail["inquiry_id"])
-    assert refused.status_code == 409  # type: ignore[attr-defined]
+    for channel in ("email", "webchat"):
+        refused = _follow_up(client, auth, mail["inquiry_id"], channel=channel)
+        assert refused.status_code == 409  # type: ignore[attr-defined]
+        assert refused.json()["code"] == "follow_up_channel"  # type: ignore[attr-defined]
+
+
+def test_a_follow_up_by_another_channel_is_refused(client: TestClient, auth: TokenFactory) -> None:
+    iid = _social_inquiry(client, auth)
+    refused = _follow_up(client, auth, iid, channel="webchat", message="Dari chat")
+    assert refused.status_code == 409, refused.text  # type: ignore[attr-defined]
     assert refused.json()["code"] == "follow_up_channel"  # type: ignore[attr-defined]
+    # The web-chat integration's token names its one channel: the follow-up is by web chat.
+    chat = auth("integration", sub="chat-gateway", channels=["webchat"])
+    defaulted = client.post(
+        f"/v1/inquiries/{iid}/messages", json={"message": "Dari chat"}, headers=chat
+    )
+    assert defaulted.status_code == 409, defaulted.text
+    assert defaulted.json()["code"] == "follow_up_channel"
+    assert _follow_ups(client, auth, iid) == []
+
+
+def test_a_follow_up_names_its_channel_unless_the_token_names_one(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    iid = _social_inquiry(client, auth)
+    url = f"/v1/inquiries/{iid}/messages"
+    for channels in (None, ["social", "webchat"]):
+        missing = client.post(
+            url, json={"message": "Tambahan"}, headers=auth("integration", channels=channels)
+        )
+        assert missing.status_code == 422, missing.text
+        assert missing.json()["errors"][0]["pointer"] == "#/channel"
+    social = auth("integration", sub="social-gateway", channels=["social"])
+    defaulted = client.post(url, json={"message": "Satu"}, headers=social)
+    assert defaulted.status_code == 201, defaulted.text
+    assert _follow_ups(client, auth, iid) == ["Satu"]
+
+
+def test_a_follow_up_by_the_inquiry_channel_is_accepted(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    iid = _social_inquiry(client, auth)
+    accepted = _follow_up(client, auth, iid, message="Satu")
+    assert accepted.status_code == 201, accepted.text  # type: ignore[attr-defined]
+    social = auth("integration", sub="social-gateway", channels=["social", "webchat"])
+    named = client.post(
+        f"/v1/inquiries/{iid}/messages",
+        json={"channel": "social", "message": "Dua"},
+        headers=social,
+    )
+    assert named.status_code == 201, named.text
+    assert _follow_ups(client, auth, iid) == ["Satu", "Dua"]
+
+
+def test_a_token_posts_only_for_the_channels_it_names(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    chat = auth("integration", sub="chat-gateway", channels=["webchat"])
+    key = "chat-" + uuid.uuid4().hex[:8]
+    email = client.post(
+        "/v1/inquiries", json=new_inquiry(channel="email", channel_message_id=key), headers=chat
+    )
+    assert email.status_code == 403, email.text
+    assert email.json()["code"] == "channel_not_allowed"
+    webchat = client.post(
+        "/v1/inquiries", json=new_inquiry(channel="webchat", channel_message_id=key), headers=chat
+    )
+    assert webchat.status_code == 201, webchat.text
+
+    iid = _social_inquiry(client, auth)
+    into_social = client.post(
+        f"/v1/inquiries/{iid}/messages",
+        json={"channel": "social", "message": "Tambahan"},
+        headers=chat,
+    )
+    assert into_social.status_code == 403, into_social.text
+    assert into_social.json()["code"] == "channel_not_allowed"
+    assert _follow_ups(client, auth, iid) == []
+
+    mail = simple(message_id=f"{uuid.uuid4().hex}@example.com")
+    as_mail = test_inbound.post(client, auth, mail, sub="chat-gateway", channels=["webchat"])
+    assert as_mail.status_code == 403, as_mail.text
+    assert as_mail.json()["code"] == "channel_not_allowed"
+    mailer = test_inbound.post(client, auth, mail, sub="mail-gateway", channels=["email"])
+    assert mailer.status_code == 201, mailer.text
 
 
 def test_a_mail_never_joins_an_inquiry_of_another_channel(

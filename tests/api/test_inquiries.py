@@ -153,7 +153,7 @@ def test_bad_query_values_are_422(client: TestClient, auth: TokenFactory) -> Non
     assert huge.status_code == 422
     early = client.post(
         f"/v1/inquiries/{iid}/messages",
-        json={"message": "x", "received_at": "2026-11-22T09:00:00+07:00"},
+        json={"channel": "social", "message": "x", "received_at": "2026-11-22T09:00:00+07:00"},
         headers=auth("integration"),
     )
     assert early.status_code == 422
@@ -250,14 +250,14 @@ def test_whole_flow_to_answer(client: TestClient, auth: TokenFactory, session: S
 
     follow = client.post(
         f"/v1/inquiries/{iid}/messages",
-        json={"message": "AWB 126-12345675", "channel_message_id": "ig-2"},
+        json={"channel": "social", "message": "AWB 126-12345675", "channel_message_id": "ig-2"},
         headers=auth("integration"),
     )
     assert follow.status_code == 201, follow.text
     assert follow.json()["status"] == "in_progress"
     repeat = client.post(
         f"/v1/inquiries/{iid}/messages",
-        json={"message": "AWB 126-12345675", "channel_message_id": "ig-2"},
+        json={"channel": "social", "message": "AWB 126-12345675", "channel_message_id": "ig-2"},
         headers=auth("integration"),
     )
     assert repeat.status_code == 200
@@ -343,7 +343,7 @@ def test_a_fresh_inquiry_pauses_and_is_met(client: TestClient, auth: TokenFactor
     assert [i["id"] for i in paused.json()["items"]] == [iid]
     resumed = client.post(
         f"/v1/inquiries/{iid}/messages",
-        json={"message": "126-12345675"},
+        json={"channel": "social", "message": "126-12345675"},
         headers=auth("integration"),
     )
     assert resumed.json()["status"] == "in_progress"
@@ -529,7 +529,7 @@ def test_authorisation_matrix(
 
 def test_follow_up_only_from_integrations(client: TestClient, auth: TokenFactory) -> None:
     iid = post(client, auth).json()["id"]
-    body = {"message": "tambahan"}
+    body = {"channel": "social", "message": "tambahan"}
     assert (
         client.post(f"/v1/inquiries/{iid}/messages", json=body, headers=auth("officer")).status_code
         == 403
@@ -663,7 +663,7 @@ LATER_ACTIONS = {
     "resolve": ({"message": "Selesai"}, ["escalate"]),
     "close": ({}, ["answer"]),
     "reopen": ({}, ["answer", "close"]),
-    "messages": ({"message": "Tambahan"}, []),
+    "messages": ({"channel": "social", "message": "Tambahan"}, []),
 }
 LATER_EXPECTED = {
     # role, office, unit -> status per action
