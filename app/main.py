@@ -23,7 +23,7 @@ from app.channels.outbox_router import router as outbox_router
 from app.channels.webhooks_router import router as webhooks_router
 from app.channels.worker import BackgroundWorker
 from app.core.config import Settings, get_settings
-from app.core.db import session_factory, write_session
+from app.core.db import RawWriter, session_factory, write_session
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.fastpath import EXTRA_SCHEMAS
 from app.core.gate import RowGate
@@ -215,6 +215,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
             await run_in_threadpool(worker.shutdown)
         _app.state.public_limiter.close()
+        _app.state.raw_writer.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -260,6 +261,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
     app.state.write_session = write_session
+    app.state.raw_writer = RawWriter()
     app.state.row_gate = RowGate()
     app.state.public_limiter = RateLimiter(
         settings.public_lookups_per_minute, settings.rate_limit_storage

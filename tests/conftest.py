@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 os.environ["INFODESK_ENV"] = "development"
 os.environ["INFODESK_JWT_SECRET"] = "test-secret-kR7vQ2pL9sWx4Nz8Ht3Bm6Yc1Fg5Jd0Ua-Vq"
@@ -146,6 +147,32 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+class _SharedWriter:
+    """The application's RawWriter inside the test's transaction: each statement in a
+    savepoint of the shared session (the raw path itself runs in the live tests)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def dialect_name(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def first_at_once(self, statement: Any, values: dict[str, Any]) -> Any:
+        return None  # the test's transaction holds the database: this write would wait
+
+    def close(self) -> None:
+        pass
+
+    def first(self, statement: Any, values: dict[str, Any]) -> Any:
+        nested = self.session.begin_nested()
+        row = self.session.connection().execute(statement, values).first()
+        if row is None:
+            nested.rollback()
+        else:
+            nested.commit()
+        return row
+
+
 @pytest.fixture
 def app(session: Session) -> Iterator[FastAPI]:
     application = create_app()
@@ -165,6 +192,7 @@ def app(session: Session) -> Iterator[FastAPI]:
     application.dependency_overrides[core_db.get_session] = _test_session
     application.state.session_factory = _shared_session
     application.state.write_session = _shared_session
+    application.state.raw_writer = _SharedWriter(session)
     yield application
     application.dependency_overrides.clear()
 

@@ -8,6 +8,8 @@ takes one response: the unique ``survey_response.inquiry_id`` decides a race.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.core.config import get_settings
-from app.core.db import utcnow
+from app.core.db import RawWriter, utcnow
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.schemas import PlainText
 from app.evaluation.models import SurveyResponse
@@ -230,18 +232,10 @@ class Recorded:
     office_code: str
 
 
-def submit_survey(
-    *, session: Session, code: str, submission: SurveySubmission, now: datetime | None = None
-) -> Recorded:
-    """Record the response to the survey of ``code``; refused unless the survey is open.
-
-    One statement when the survey is open (``_RECORD``); only when it inserts nothing are
-    the survey's fields read, to say why: unknown (404), not open yet or answered (409),
-    closed (410)."""
-    now = now or utcnow()
+def _values(code: str, submission: SurveySubmission, now: datetime) -> dict[str, object]:
     respondent = submission.respondent or Respondent()
     answers = submission.answers
-    values = {
+    return {
         "code": code,
         "opened_after": now - timedelta(days=get_settings().survey_days),
         **{c.lower(): getattr(answers, c) for c in ELEMENT_CODES},
@@ -252,13 +246,57 @@ def submit_survey(
         "suggestion": submission.suggestion,
         "submitted_at": now,
     }
+
+
+def submit_survey(
+    *, session: Session, code: str, submission: SurveySubmission, now: datetime | None = None
+) -> Recorded:
+    """Record the response to the survey of ``code``; refused unless the survey is open.
+
+    One statement when the survey is open (``_RECORD``); only when it inserts nothing are
+    the survey's fields read, to say why: unknown (404), not open yet or answered (409),
+    closed (410)."""
+    now = now or utcnow()
     if 0 < len(code) <= 32:
         connection = session.connection()
         statement = _RECORD[connection.dialect.name == "postgresql"]
-        row = connection.execute(statement, values).first()
+        row = connection.execute(statement, _values(code, submission, now)).first()
         if row is not None:
             return Recorded(row[0], row[1])
     raise _refusal(session, code, now)
+
+
+def record_survey_at_once(
+    *, writer: RawWriter, code: str, submission: SurveySubmission, now: datetime | None = None
+) -> Recorded | None:
+    """``record_survey`` when it can be done without waiting (``RawWriter.first_at_once``,
+    on the event loop); None when not (then ``record_survey`` does it, and explains a
+    refusal)."""
+    if not 0 < len(code) <= 32 or writer.dialect_name() == "postgresql":
+        return None
+    row = writer.first_at_once(_RECORD[False], _values(code, submission, now or utcnow()))
+    return Recorded(row[0], row[1]) if row is not None else None
+
+
+def record_survey(
+    *,
+    writer: RawWriter,
+    sessions: Callable[[], AbstractContextManager[Session]],
+    code: str,
+    submission: SurveySubmission,
+    now: datetime | None = None,
+) -> Recorded:
+    """``submit_survey`` as one statement in a transaction of its own (``writer``): the
+    JSON submissions' path, which comes in bursts after answers go out. When nothing is
+    recorded, a read of the survey (in a session from ``sessions``) says why."""
+    now = now or utcnow()
+    if 0 < len(code) <= 32:
+        statement = _RECORD[writer.dialect_name() == "postgresql"]
+        row = writer.first(statement, _values(code, submission, now))
+        if row is not None:
+            return Recorded(row[0], row[1])
+    with sessions() as session:
+        raise _refusal(session, code, now)
 
 
 def _refusal(session: Session, code: str, now: datetime) -> DomainError:

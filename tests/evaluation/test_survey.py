@@ -277,3 +277,102 @@ def test_concurrent_double_submit_one_wins(
         with Session(engine) as own:
             own.execute(delete(SurveyResponse).where(SurveyResponse.inquiry_id == iid))  # type: ignore[arg-type]
             own.commit()
+
+
+@pytest.mark.slow
+def test_refusals_on_committed_data_say_why(live_client: TestClient, auth: TokenFactory) -> None:
+    # Unknown and not yet open, through the submission's own transaction.
+    assert submit(live_client, "no-such-code-live").json()["code"] == "survey_not_found"
+    body = new_inquiry(received_at=None, channel_message_id=f"live-{uuid.uuid4().hex}")
+    created = live_client.post("/v1/inquiries", json=body, headers=auth("integration"))
+    assert created.status_code == 201, created.text
+    with Session(live_client.app.state.session_factory().get_bind()) as own:  # type: ignore[attr-defined]
+        inquiry = own.get(Inquiry, uuid.UUID(created.json()["id"]))
+        assert inquiry is not None
+        code = inquiry.survey_code
+    refused = submit(live_client, code)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "survey_not_open"
+
+
+def test_a_raw_write_maps_driver_errors_and_gives_its_locks_back(engine: Any) -> None:
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from app.core.db import RawWriter
+    from app.offices.models import Office
+
+    writer = RawWriter(lambda: engine)
+    table = Office.__table__  # type: ignore[attr-defined]
+    duplicate = insert(table).values(code="KANWIL-ACEH", name="Duplicate").returning(table.c.code)
+    with pytest.raises(IntegrityError):
+        writer.first(duplicate, {})
+    # The connection went back to the pool, and on SQLite the writer lock with it: the next
+    # write does not wait.
+    with pytest.raises(IntegrityError):
+        writer.first(duplicate, {})
+    with Session(engine) as own:
+        assert own.get(Office, "KANWIL-ACEH") is not None
+
+
+def _live_survey(live_client: TestClient, auth: TokenFactory, engine: Any) -> str:
+    body = new_inquiry(received_at=None, channel_message_id=f"live-{uuid.uuid4().hex}")
+    created = live_client.post("/v1/inquiries", json=body, headers=auth("integration"))
+    assert created.status_code == 201, created.text
+    iid = created.json()["id"]
+    answered = live_client.post(
+        f"/v1/inquiries/{iid}/answer", json={"message": "Jawaban"}, headers=auth("officer")
+    )
+    assert answered.status_code == 200, answered.text
+    with Session(engine) as own:
+        inquiry = own.get(Inquiry, uuid.UUID(iid))
+        assert inquiry is not None
+        return inquiry.survey_code
+
+
+@pytest.mark.slow
+def test_a_submission_waits_for_a_writer_of_another_process(
+    live_client: TestClient, auth: TokenFactory, engine: Any
+) -> None:
+    """A submission meets SQLite's write lock held elsewhere: it is recorded once the lock
+    is free (never refused, never lost), and the service answers other requests meanwhile."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's file lock")
+    import sqlite3
+    import threading
+    import time
+
+    code = _live_survey(live_client, auth, engine)
+    other = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    released = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
+    started = time.monotonic()
+    released.start()
+    try:
+        result = submit(live_client, code)
+    finally:
+        released.join()
+        other.close()
+    assert result.status_code == 201, result.text
+    assert time.monotonic() - started >= 0.4  # it waited for the other writer
+    again = submit(live_client, code)
+    assert again.status_code == 409
+    assert again.json()["code"] == "survey_answered"
+
+
+@pytest.mark.slow
+def test_a_submission_waits_for_this_process_s_writer(
+    live_client: TestClient, auth: TokenFactory, engine: Any
+) -> None:
+    from app.core import db
+
+    code = _live_survey(live_client, auth, engine)
+    lock = db.writer_lock(engine)
+    if lock is None:
+        pytest.skip("SQLite's writer lock")
+    import threading
+
+    lock.acquire()
+    threading.Timer(0.3, lock.release).start()
+    result = submit(live_client, code)
+    assert result.status_code == 201, result.text
