@@ -215,7 +215,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
             await run_in_threadpool(worker.shutdown)
         _app.state.public_limiter.close()
-        _app.state.raw_writer.close()
+        await _app.state.raw_writer.aclose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

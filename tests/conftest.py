@@ -157,10 +157,10 @@ class _SharedWriter:
     def dialect_name(self) -> str:
         return self.session.get_bind().dialect.name
 
-    def first_at_once(self, statement: Any, values: dict[str, Any]) -> Any:
+    async def first_at_once(self, statement: Any, values: dict[str, Any]) -> Any:
         return None  # the test's transaction holds the database: this write would wait
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         pass
 
     def first(self, statement: Any, values: dict[str, Any]) -> Any:

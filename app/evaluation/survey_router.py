@@ -166,11 +166,13 @@ async def post_public_survey(
     suggestion. Once per survey; open from the first answer for `INFODESK_SURVEY_DAYS`.
     Rate-limited (before the body is read) like the survey's page."""
     # One statement in a transaction of its own (app.core.db.RawWriter), on the event loop
-    # when SQLite's write lock is free, else in the thread pool; not the request session.
+    # when that needs no wait, else in the thread pool; not the request session.
     # Measured with `python -m bench.bench_survey` (SQLite, 32 connections): server CPU per
     # submission 1,132 -> 425 us, throughput 18% -> 38% of /healthz's, p99 153 -> 24 ms.
     state = request.app.state
-    recorded = record_survey_at_once(writer=state.raw_writer, code=code, submission=submission)
+    recorded = await record_survey_at_once(
+        writer=state.raw_writer, code=code, submission=submission
+    )
     if recorded is None:
         recorded = await run_in_threadpool(
             partial(

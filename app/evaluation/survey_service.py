@@ -266,15 +266,16 @@ def submit_survey(
     raise _refusal(session, code, now)
 
 
-def record_survey_at_once(
+async def record_survey_at_once(
     *, writer: RawWriter, code: str, submission: SurveySubmission, now: datetime | None = None
 ) -> Recorded | None:
     """``record_survey`` when it can be done without waiting (``RawWriter.first_at_once``,
     on the event loop); None when not (then ``record_survey`` does it, and explains a
     refusal)."""
-    if not 0 < len(code) <= 32 or writer.dialect_name() == "postgresql":
+    if not 0 < len(code) <= 32:
         return None
-    row = writer.first_at_once(_RECORD[False], _values(code, submission, now or utcnow()))
+    statement = _RECORD[writer.dialect_name() == "postgresql"]
+    row = await writer.first_at_once(statement, _values(code, submission, now or utcnow()))
     return Recorded(row[0], row[1]) if row is not None else None
 
 
