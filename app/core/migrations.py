@@ -49,10 +49,12 @@ def downgrade(database_url: str | None = None, revision: str = "base") -> None:
 
 
 # Made by raw SQL in their migration and unknown to the models: full-text search's FTS5
-# table (and the tables FTS5 keeps it in) on SQLite, its generated column and that
-# column's GIN index on PostgreSQL.
+# table (and the tables FTS5 keeps it in) on SQLite, its document columns and their GIN
+# index on PostgreSQL.
 UNMODELLED_TABLE_PREFIX = "search_fts"
-UNMODELLED_COLUMNS = frozenset({("search_entry", "document")})
+UNMODELLED_COLUMNS = frozenset(
+    {("search_entry", "document"), ("search_entry", "question_document")}
+)
 UNMODELLED_INDEXES = frozenset({"ix_search_entry_document"})
 
 

@@ -1,12 +1,13 @@
 """The full-text index's table: one row per inquiry, template and published article.
 
-Database triggers keep the rows (migration 0010): an inquiry's at its intake, a
+Database triggers keep the rows (migration 0012): an inquiry's at its intake, a
 template's and an article's when they are saved; the answer of an inquiry is written by
 :mod:`app.search.index` in the answer's transaction. The searchable form lives beside
-the row: a generated ``tsvector`` column ``document`` with a GIN index on PostgreSQL, the
-FTS5 table ``search_fts`` (same rowid) on SQLite. Neither is in this model: the
-migration makes them, and :func:`app.core.migrations.include_object` leaves them out of
-the drift check.
+the row: on PostgreSQL a generated ``tsvector`` column ``document`` (the question's part,
+kept by a trigger in ``question_document``, and the answer's; migration 0014) with a GIN
+index, on SQLite the FTS5 table ``search_fts`` (same rowid). Neither is in this model:
+the migrations make them, and :func:`app.core.migrations.include_object` leaves them out
+of the drift check.
 """
 
 from __future__ import annotations
