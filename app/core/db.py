@@ -460,7 +460,8 @@ class RawWriter:
             return self._own[1]
         self._close_sqlite()
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
-        connection = engine.dialect.connect(*cargs, **cparams)
+        # Any thread may close it (the application's shutdown runs where it likes).
+        connection = engine.dialect.connect(*cargs, **{**cparams, "check_same_thread": False})
         _configure_sqlite(connection, None)
         connection.isolation_level = None  # BEGIN is ours
         connection.execute("PRAGMA busy_timeout=0")
