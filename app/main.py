@@ -184,18 +184,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def _api_routes_first(app: FastAPI) -> None:
-    # Starlette tries routes in order; the docs pages and their static files are registered
-    # first by FastAPIOffline but asked for rarely, so the API's routes go before them.
-    def is_docs(route: object) -> bool:
-        path = getattr(route, "path", "")
-        return path in {"/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"} or str(
-            path
-        ).startswith("/static")
-
-    app.router.routes.sort(key=is_docs)
-
-
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # One worker thread per pooled connection: a request that runs never waits for a
@@ -254,7 +242,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(privacy_router)
     install_search()
-    _api_routes_first(app)
     app.state.settings = settings
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)

@@ -18,7 +18,6 @@ from app.channels.models import EmailAttachment, InboundEmail
 from app.channels.storage import BlobNotFound, get_store
 from app.core.db import SessionDep, utcnow
 from app.core.errors import NotFound, problem_responses
-from app.core.fastpath import json_response
 from app.core.security import CurrentPrincipal
 from app.inquiries.queries import readable
 
@@ -144,7 +143,8 @@ def post_inbound_email(
     session: SessionDep,
     principal: CurrentPrincipal,
     office_code: Annotated[str, Query(min_length=1, max_length=32, examples=["KANWIL-ACEH"])],
-) -> Response:
+    response: Response,
+) -> InboundResultView:
     """Receive one raw RFC 5322 mail for the office: a new inquiry, a follow-up, a
     duplicate or ignored noise (201 for a new inquiry, 200 otherwise)."""
     result = receive_email(
@@ -156,13 +156,14 @@ def post_inbound_email(
         principal=principal,
         now=utcnow(),
     )
-    view = InboundResultView(
+    if result.outcome != "created":
+        response.status_code = status.HTTP_200_OK
+    return InboundResultView(
         outcome=result.outcome,
         inquiry_id=result.inquiry_id,
         reference=result.reference,
         reason=result.reason,
     )
-    return json_response(view, 201 if result.outcome == "created" else 200)
 
 
 def _emails(session: Session, inquiry_id: uuid.UUID) -> list[EmailView]:

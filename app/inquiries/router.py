@@ -11,7 +11,6 @@ from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
 from app.core.db import SessionDep, audit_session, utcnow
 from app.core.errors import DomainError, problem_responses
-from app.core.fastpath import json_response
 from app.core.gate import row_gate
 from app.core.schemas import Instant, RowId
 from app.core.security import CurrentPrincipal, Principal
@@ -185,7 +184,7 @@ def list_inquiries(
     sort: Annotated[queries.Sort, Query()] = "due_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
+) -> InquiryPage:
     """The inquiries you may see, soonest due first (or `sort=-received_at`), filtered;
     pass `next_cursor` back as `cursor` for the next page."""
     rows, next_cursor = queries.list_inquiries(
@@ -203,8 +202,7 @@ def list_inquiries(
         limit=limit,
         cursor=cursor,
     )
-    # Serialised straight from the models: the work queue is read all day long.
-    return json_response(queries.page(_viewer(request, session, principal), rows, next_cursor))
+    return queries.page(_viewer(request, session, principal), rows, next_cursor)
 
 
 @router.get(
