@@ -164,19 +164,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
                 }
                 validation["description"] = "Validation failed"
-    schema["components"]["securitySchemes"] = {
-        "bearerAuth": {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "A JWT from the organisation's identity provider.",
-        }
-    }
-    # Every operation behind the bearer check documents its 401; mark those as secured.
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            if "401" in operation.get("responses", {}):
-                operation["security"] = [{"bearerAuth": []}]
     _restore_examples(components)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)

@@ -17,12 +17,14 @@ Shortcuts measured:
 - the SLA routes: the JSON body validated from the bytes by hand (``read_json``), the
   model serialised into a raw ``Response`` (``json_response``), the bearer check called
   in the body instead of through ``Depends``; and all three together, as they were;
+- the bearer header read by hand rather than by FastAPI's ``HTTPBearer`` (on every
+  authenticated route; measured on the cheapest, the SLA calculation);
 - the work queue (``GET /v1/inquiries``) and raw email in: the raw ``Response``;
 - the routes re-sorted after registration so that the docs pages come last.
 
 Needs a PostgreSQL server (BENCH_POSTGRES_URL, default the local test server) for the
 queue and email cases; a database is created for the run and dropped afterwards.
-Run: `.venv/bin/python -m bench.bench_shortcuts [sla] [order] [queue] [email]`
+Run: `.venv/bin/python -m bench.bench_shortcuts [sla] [bearer] [order] [queue] [email]`
 (all by default; BENCH_PAIRS batches of each variant, default 60). Takes about two minutes.
 """
 
@@ -64,6 +66,7 @@ from app.core.schemas import Instant
 from app.core.security import (
     CurrentPrincipal,
     Principal,
+    bearer_scheme,
     create_token,
     current_principal,
     decode_token,
@@ -318,7 +321,7 @@ def sla_variants(
         return json_response(await compute(sources_of(request), query))
 
     async def bearer_in_body(query: model, request: Request) -> Any:
-        await current_principal(request)
+        await current_principal(await bearer_scheme(request))
         return await compute(sources_of(request), query)
 
     async def all_three(request: Request) -> Response:
@@ -366,6 +369,36 @@ async def sla_cases(app: FastAPI, token: str) -> None:
             route = built(path, endpoint, "POST", response_model=result)
             shortcut = Variant("shortcut", swapper(app, path, "POST", route))
             await compare(app, f"POST {path}: {label}", designed, shortcut, make, 100, 200)
+
+
+async def bearer_case(app: FastAPI, token: str) -> None:
+    path = "/v1/sla/calculate"
+
+    async def calculate(
+        query: SlaCalculation,
+        _principal: Annotated[Principal, Depends(principal_by_hand)],
+        request: Request,
+    ) -> SlaResult:
+        return await service.calculate(sources_of(request), query)
+
+    def calc(i: int) -> Call:
+        body = {
+            "office_code": "KANWIL-ACEH",
+            "channel": "email",
+            "received_at": f"2026-03-{1 + i % 28:02d}T09:15:00+07:00",
+        }
+        return json_call(path, token, body)
+
+    route = built(path, calculate, "POST", response_model=SlaResult)
+    await compare(
+        app,
+        f"POST {path}: header read without HTTPBearer",
+        Variant("designed", swapper(app, path, "POST", current(app, path, "POST"))),
+        Variant("shortcut", swapper(app, path, "POST", route)),
+        calc,
+        100,
+        200,
+    )
 
 
 async def order_cases(app: FastAPI, token: str) -> None:
@@ -566,6 +599,8 @@ async def run_all(
     )
     if "sla" in cases:
         await sla_cases(app, tokens["officer"])
+    if "bearer" in cases:
+        await bearer_case(app, tokens["officer"])
     if "order" in cases:
         await order_cases(app, tokens["officer"])
     if "queue" in cases:
@@ -609,7 +644,7 @@ def main() -> int:
             for role in ("officer", "integration")
         }
         app = create_app(settings)
-        cases = sys.argv[1:] or ("sla", "order", "queue", "email")
+        cases = sys.argv[1:] or ("sla", "bearer", "order", "queue", "email")
         anyio.run(run_all, app, tokens, cases, server_cost)
     finally:
         get_engine().dispose()
