@@ -63,7 +63,7 @@ class Principal(BaseModel):
     def cross_office(self) -> bool:
         return self.has_any(CROSS_OFFICE_ROLES)
 
-    def may_see_office(self, office_code: str) -> bool:
+    def may_read_office(self, office_code: str) -> bool:
         """Whether the caller may read data of ``office_code``."""
         return self.cross_office or self.office == office_code
 
