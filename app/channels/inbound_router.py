@@ -19,7 +19,7 @@ from app.channels.storage import BlobNotFound, get_store
 from app.core.db import SessionDep, utcnow
 from app.core.errors import NotFound, problem_responses
 from app.core.security import CurrentPrincipal
-from app.inquiries.queries import readable
+from app.inquiries.queries import get_readable
 
 router = APIRouter(tags=["channels"])
 
@@ -217,7 +217,7 @@ def list_emails(
     inquiry_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> EmailList:
     """The mails received for the inquiry, with their attachments, oldest first."""
-    inquiry = readable(session, principal, inquiry_id)
+    inquiry = get_readable(session, principal, inquiry_id)
     return EmailList(items=_emails(session, inquiry.id))
 
 
@@ -241,7 +241,7 @@ def raw_email(
     inquiry_id: uuid.UUID, email_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     """The mail exactly as it was received (message/rfc822)."""
-    inquiry = readable(session, principal, inquiry_id)
+    inquiry = get_readable(session, principal, inquiry_id)
     row = session.get(InboundEmail, email_id)
     if row is None or row.inquiry_id != inquiry.id:
         raise NotFound("No such email for this inquiry.")
@@ -279,7 +279,7 @@ def attachment(
     principal: CurrentPrincipal,
 ) -> Response:
     """An attachment's bytes with its content type, always as a download."""
-    inquiry = readable(session, principal, inquiry_id)
+    inquiry = get_readable(session, principal, inquiry_id)
     row = session.get(EmailAttachment, attachment_id)
     if row is None or row.inquiry_id != inquiry.id:
         raise NotFound("No such attachment for this inquiry.")

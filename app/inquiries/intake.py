@@ -656,7 +656,7 @@ def post_follow_up(
     closed within ``INFODESK_REOPEN_DAYS`` is reopened, and one closed before that is
     continued in a new inquiry linked to it (returned instead). ``via_email``: the follow-up
     came as a mail (the email channel's own path)."""
-    access.ensure_may(principal, "follow_up", inquiry)
+    access.ensure_may(session, principal, "follow_up", inquiry)
     _check_channel(inquiry, via_email)
     if data.channel_message_id is not None:
         seen = _by_message_id(

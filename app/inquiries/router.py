@@ -219,7 +219,7 @@ def get_inquiry(
     response: Response,
 ) -> InquiryDetail:
     """The inquiry with its messages, documents, consultations and SLA, and its ETag."""
-    inquiry = queries.readable(session, principal, inquiry_id)
+    inquiry = queries.get_readable(session, principal, inquiry_id)
     return _detail(request, session, principal, inquiry, response)
 
 
@@ -233,7 +233,7 @@ def get_events(
     inquiry_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> EventList:
     """Who did what and when, with the state before and after, oldest first."""
-    inquiry = queries.readable(session, principal, inquiry_id)
+    inquiry = queries.get_readable(session, principal, inquiry_id)
     return EventList(items=queries.events(session, inquiry))
 
 
