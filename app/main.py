@@ -164,36 +164,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
                 }
                 validation["description"] = "Validation failed"
-    schema["components"]["securitySchemes"] = {
-        "bearerAuth": {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "A JWT from the organisation's identity provider.",
-        }
-    }
-    # Every operation behind the bearer check documents its 401; mark those as secured.
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            if "401" in operation.get("responses", {}):
-                operation["security"] = [{"bearerAuth": []}]
     _restore_examples(components)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema
     return schema
-
-
-def _api_routes_first(app: FastAPI) -> None:
-    # Starlette tries routes in order; the docs pages and their static files are registered
-    # first by FastAPIOffline but asked for rarely, so the API's routes go before them.
-    def is_docs(route: object) -> bool:
-        path = getattr(route, "path", "")
-        return path in {"/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"} or str(
-            path
-        ).startswith("/static")
-
-    app.router.routes.sort(key=is_docs)
 
 
 @asynccontextmanager
@@ -255,7 +230,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(privacy_router)
     install_search()
-    _api_routes_first(app)
     app.state.settings = settings
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)

@@ -18,10 +18,9 @@ from app.channels.models import EmailAttachment, InboundEmail
 from app.channels.storage import BlobNotFound, get_store
 from app.core.db import SessionDep, utcnow
 from app.core.errors import NotFound, problem_responses
-from app.core.fastpath import json_response
 from app.core.security import CurrentPrincipal
 from app.inquiries.errors import ChannelNotAllowed
-from app.inquiries.queries import readable
+from app.inquiries.queries import get_readable
 
 router = APIRouter(tags=["channels"])
 
@@ -150,7 +149,8 @@ def post_inbound_email(
     session: SessionDep,
     principal: CurrentPrincipal,
     office_code: Annotated[str, Query(min_length=1, max_length=32, examples=["KANWIL-ACEH"])],
-) -> Response:
+    response: Response,
+) -> InboundResultView:
     """Receive one raw RFC 5322 mail for the office: a new inquiry, a follow-up, a
     duplicate or ignored noise (201 for a new inquiry, 200 otherwise)."""
     result = receive_email(
@@ -162,13 +162,14 @@ def post_inbound_email(
         principal=principal,
         now=utcnow(),
     )
-    view = InboundResultView(
+    if result.outcome != "created":
+        response.status_code = status.HTTP_200_OK
+    return InboundResultView(
         outcome=result.outcome,
         inquiry_id=result.inquiry_id,
         reference=result.reference,
         reason=result.reason,
     )
-    return json_response(view, 201 if result.outcome == "created" else 200)
 
 
 def _emails(session: Session, inquiry_id: uuid.UUID) -> list[EmailView]:
@@ -222,7 +223,7 @@ def list_emails(
     inquiry_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> EmailList:
     """The mails received for the inquiry, with their attachments, oldest first."""
-    inquiry = readable(session, principal, inquiry_id)
+    inquiry = get_readable(session, principal, inquiry_id)
     return EmailList(items=_emails(session, inquiry.id))
 
 
@@ -246,7 +247,7 @@ def raw_email(
     inquiry_id: uuid.UUID, email_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     """The mail exactly as it was received (message/rfc822)."""
-    inquiry = readable(session, principal, inquiry_id)
+    inquiry = get_readable(session, principal, inquiry_id)
     row = session.get(InboundEmail, email_id)
     if row is None or row.inquiry_id != inquiry.id:
         raise NotFound("No such email for this inquiry.")
@@ -284,7 +285,7 @@ def attachment(
     principal: CurrentPrincipal,
 ) -> Response:
     """An attachment's bytes with its content type, always as a download."""
-    inquiry = readable(session, principal, inquiry_id)
+    inquiry = get_readable(session, principal, inquiry_id)
     row = session.get(EmailAttachment, attachment_id)
     if row is None or row.inquiry_id != inquiry.id:
         raise NotFound("No such attachment for this inquiry.")

@@ -38,13 +38,13 @@ def _office_scope(principal: Principal, office_code: str | None) -> str | None:
     return principal.office
 
 
-def _sees_complaints(principal: Principal) -> bool:
+def _may_read_complaint_mail(principal: Principal) -> bool:
     """Complaint responses (rows without an inquiry, ``kind = complaint_response``) name
     the complainant and the complaint: only internal compliance sees them here."""
     return principal.has_any({Role.compliance})
 
 
-def _sees_requesters_mail(principal: Principal) -> bool:
+def _may_read_requesters_mail(principal: Principal) -> bool:
     """Admins and supervisors keep the requesters' mail; compliance only complaints'."""
     return principal.has_any({Role.admin, Role.supervisor})
 
@@ -85,14 +85,14 @@ def list_outbox(
         query = query.where(col(OutboxMessage.status) == status)
     if office is not None:
         query = query.where(col(OutboxMessage.office_code) == office)
-    if not _sees_complaints(principal):
+    if not _may_read_complaint_mail(principal):
         query = query.where(
             or_(
                 col(OutboxMessage.inquiry_id).is_not(None),
                 col(OutboxMessage.kind) != "complaint_response",
             )
         )
-    if not _sees_requesters_mail(principal):
+    if not _may_read_requesters_mail(principal):
         query = query.where(
             col(OutboxMessage.inquiry_id).is_(None),
             col(OutboxMessage.kind) == "complaint_response",
@@ -111,10 +111,10 @@ def retry(
     """Make a dead or bounced row pending again, due now, with a fresh day of retries;
     audited on its inquiry's trail when it has one."""
     row = session.get(OutboxMessage, outbox_id, with_for_update=True)
-    if row is None or not principal.may_see_office(row.office_code):
+    if row is None or not principal.may_read_office(row.office_code):
         raise OutboxMessageNotFound("No such outbox message.")
-    sees = _sees_complaints(principal) if _is_complaint(row) else _sees_requesters_mail(principal)
-    if not sees:
+    complaint = _is_complaint(row)
+    if not (_may_read_complaint_mail if complaint else _may_read_requesters_mail)(principal):
         raise OutboxMessageNotFound("No such outbox message.")
     _office_scope(principal, row.office_code)
     if row.status not in RETRYABLE_STATUSES:

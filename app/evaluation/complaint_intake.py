@@ -135,7 +135,7 @@ def create_complaint(
             raise InvalidField("#/received_at", "received_at lies in the future")
     else:
         source, received_at = "web", now
-    if principal is not None and not principal.may_see_office(data.office_code):
+    if principal is not None and not principal.may_read_office(data.office_code):
         raise Forbidden("this office is outside your scope")
     office = session.get(Office, data.office_code)
     if office is None:

@@ -62,7 +62,7 @@ def get_complaint(
     if for_update:
         query = query.with_for_update()
     complaint = session.exec(query).first()
-    if complaint is None or not principal.may_see_office(complaint.office_code):
+    if complaint is None or not principal.may_read_office(complaint.office_code):
         raise ComplaintNotFound(f"No complaint {number[:64]}.")
     return complaint
 

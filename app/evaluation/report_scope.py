@@ -120,7 +120,7 @@ def resolve_scope(
             if principal.office is None:
                 raise InvalidField("office_code", "required: your token names no office")
             office_code = principal.office
-    elif not principal.may_see_office(office_code):
+    elif not principal.may_read_office(office_code):
         raise ReportOutOfScope(f"office {office_code} is outside your scope")
     query = select(col(Office.code), col(Office.timezone)).order_by(col(Office.code))
     if office_code is not None:

@@ -676,7 +676,7 @@ def post_follow_up(
     continued in a new inquiry linked to it (returned instead). ``via_email``: the follow-up
     came as a mail (the email channel's own path). The follow-up's channel must be the
     inquiry's, and one the token's ``channels`` claim names."""
-    access.ensure_may(principal, "follow_up", inquiry)
+    access.ensure_may(session, principal, "follow_up", inquiry)
     channel = _follow_up_channel(principal, data)
     access.ensure_channel(principal, channel)
     _check_channel(inquiry, channel, via_email)

@@ -112,7 +112,9 @@ class Viewer:
 
     def requester(self, inquiry: Inquiry, *, in_list: bool) -> RequesterView:
         """The requester, NIK and NPWP masked in lists and for roles that do not need them."""
-        full = not in_list and access.sees_identity_numbers(self.principal, inquiry)
+        full = not in_list and access.may_read_identity_numbers(
+            self.session, self.principal, inquiry
+        )
         return RequesterView(
             name=inquiry.requester_name,
             email=inquiry.requester_email,
@@ -143,8 +145,8 @@ class Viewer:
     def document(self, inquiry: Inquiry, document: InquiryDocument) -> DocumentView:
         """A document; numbers that contain a tax number are masked like the requester's."""
         number = document.number
-        if document.type in access.IDENTITY_DOCUMENTS and not access.sees_identity_numbers(
-            self.principal, inquiry
+        if document.type in access.IDENTITY_DOCUMENTS and not access.may_read_identity_numbers(
+            self.session, self.principal, inquiry
         ):
             number = access.mask(number) or ""
         return DocumentView(type=document.type, number=number, legacy=document.legacy)
@@ -261,12 +263,12 @@ def consultation_view(c: Consultation) -> ConsultationView:
     )
 
 
-def readable(session: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
-    """The inquiry if the caller may see it, else NotFound."""
+def get_readable(session: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
+    """The inquiry if the caller may read it, else NotFound."""
     inquiry = session.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise NotFound("No such inquiry.")
-    if not access.sees(session, principal, inquiry):
+    if not access.may_read(session, principal, inquiry):
         raise NotFound("No such inquiry.")
     return inquiry
 
@@ -330,9 +332,9 @@ def list_inquiries(
     cursor: str | None = None,
 ) -> tuple[list[Inquiry], str | None]:
     """A page of the inquiries the caller may see, filtered, by due time or newest first."""
-    access.ensure_can_list(principal)
+    access.ensure_may_list(principal)
     query = select(Inquiry)
-    scope = access.visible(principal)
+    scope = access.readable(principal)
     if scope is not None:
         query = query.where(scope)
     if office_code is not None:

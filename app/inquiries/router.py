@@ -11,7 +11,6 @@ from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
 from app.core.db import SessionDep, audit_session, utcnow
 from app.core.errors import DomainError, problem_responses
-from app.core.fastpath import json_response
 from app.core.gate import row_gate
 from app.core.schemas import Instant, RowId
 from app.core.security import CurrentPrincipal, Principal
@@ -186,7 +185,7 @@ def list_inquiries(
     sort: Annotated[queries.Sort, Query()] = "due_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
+) -> InquiryPage:
     """The inquiries you may see, soonest due first (or `sort=-received_at`), filtered;
     pass `next_cursor` back as `cursor` for the next page."""
     rows, next_cursor = queries.list_inquiries(
@@ -204,8 +203,7 @@ def list_inquiries(
         limit=limit,
         cursor=cursor,
     )
-    # Serialised straight from the models: the work queue is read all day long.
-    return json_response(queries.page(_viewer(request, session, principal), rows, next_cursor))
+    return queries.page(_viewer(request, session, principal), rows, next_cursor)
 
 
 @router.get(
@@ -222,7 +220,7 @@ def get_inquiry(
     response: Response,
 ) -> InquiryDetail:
     """The inquiry with its messages, documents, consultations and SLA, and its ETag."""
-    inquiry = queries.readable(session, principal, inquiry_id)
+    inquiry = queries.get_readable(session, principal, inquiry_id)
     return _detail(request, session, principal, inquiry, response)
 
 
@@ -236,7 +234,7 @@ def get_events(
     inquiry_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> EventList:
     """Who did what and when, with the state before and after, oldest first."""
-    inquiry = queries.readable(session, principal, inquiry_id)
+    inquiry = queries.get_readable(session, principal, inquiry_id)
     return EventList(items=queries.events(session, inquiry))
 
 

@@ -113,12 +113,7 @@ class Workflow:
         self.now = now
 
     def _begin(self, action: str, if_match: str | None) -> Status:
-        access.ensure_may(
-            self.principal,
-            action,
-            self.inquiry,
-            visible_to_caller=access.sees(self.session, self.principal, self.inquiry),
-        )
+        access.ensure_may(self.session, self.principal, action, self.inquiry)
         self._check_etag(if_match)
         current = Status(self.inquiry.status)
         allowed, _ = TRANSITIONS[action]
@@ -292,7 +287,7 @@ class Workflow:
             principal, self.inquiry, consultation
         )
         if not is_unit_addressee:
-            access.ensure_may(principal, "reply", self.inquiry)
+            access.ensure_may(self.session, principal, "reply", self.inquiry)
             if consultation.with_role == "unit" or not principal.has_any(
                 {Role(consultation.with_role)}
             ):

@@ -39,13 +39,15 @@ def ensure_reader(principal: Principal) -> None:
         raise Forbidden("your roles do not include reading templates and articles")
 
 
-def sees_office(principal: Principal, office_code: str | None) -> bool:
-    """Whether the caller reads things of ``office_code`` (None: all offices)."""
-    return office_code is None or principal.cross_office or principal.office == office_code
+def may_read(principal: Principal, office_code: str | None) -> bool:
+    """Whether the caller may read templates or articles of ``office_code`` (None: for
+    all offices)."""
+    return office_code is None or principal.may_read_office(office_code)
 
 
-def in_scope(principal: Principal, office_column: Any) -> ColumnElement[bool] | None:
-    """A SQL condition on ``office_column`` for what the caller sees (None: everything)."""
+def readable(principal: Principal, office_column: Any) -> ColumnElement[bool] | None:
+    """A SQL condition on ``office_column`` selecting what the caller may read (None:
+    everything)."""
     if principal.cross_office:
         return None
     column = col(office_column)

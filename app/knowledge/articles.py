@@ -42,7 +42,7 @@ def _reads_drafts(principal: Principal, office_code: str | None) -> bool:
     if principal.cross_office:
         return True
     writer = principal.has_any(access.ARTICLE_WRITERS)
-    return writer and access.sees_office(principal, office_code)
+    return writer and access.may_read(principal, office_code)
 
 
 def _record(
@@ -127,7 +127,7 @@ def load_article(
     else ArticleNotFound."""
     access.ensure_reader(principal)
     article = session.get(KnowledgeArticle, article_id, with_for_update=for_update)
-    if article is None or not access.sees_office(principal, article.office_code):
+    if article is None or not access.may_read(principal, article.office_code):
         raise ArticleNotFound(f"No article {article_id}.")
     if article.status != "published" and not _reads_drafts(principal, article.office_code):
         raise ArticleNotFound(f"No article {article_id}.")
@@ -152,7 +152,7 @@ def list_articles(
     ):
         raise Forbidden("drafts and archived articles are for their writers")
     statement = select(KnowledgeArticle).where(KnowledgeArticle.status == status)
-    scope = access.in_scope(principal, KnowledgeArticle.office_code)
+    scope = access.readable(principal, KnowledgeArticle.office_code)
     if scope is not None:
         statement = statement.where(scope)
     if office_code is not None:

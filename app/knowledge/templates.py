@@ -124,7 +124,7 @@ def load_template(
     if for_update:
         statement = statement.with_for_update()
     template = session.exec(statement).first()
-    if template is None or not access.sees_office(principal, template.office_code):
+    if template is None or not access.may_read(principal, template.office_code):
         raise TemplateNotFound(f"No template with code {code}.")
     return template
 
@@ -140,7 +140,7 @@ def list_templates(
     """The templates the caller sees, by code: an office's own and those for all offices."""
     access.ensure_reader(principal)
     statement = select(AnswerTemplate).order_by(col(AnswerTemplate.code))
-    scope = access.in_scope(principal, AnswerTemplate.office_code)
+    scope = access.readable(principal, AnswerTemplate.office_code)
     if scope is not None:
         statement = statement.where(scope)
     if office_code is not None:

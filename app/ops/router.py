@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
@@ -82,16 +84,25 @@ def readyz() -> Response:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-def _metrics_allowed(request: Request) -> None:
+metrics_scheme = HTTPBearer(
+    scheme_name="metricsToken",
+    description="INFODESK_METRICS_TOKEN, when INFODESK_METRICS_ACCESS=token.",
+    auto_error=False,
+)
+
+
+def _metrics_allowed(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(metrics_scheme)],
+) -> None:
     """/metrics as INFODESK_METRICS_ACCESS says: open, with its own bearer token, or off."""
     settings: Settings = request.app.state.settings
     if settings.metrics_access == "open":
         return
     if settings.metrics_access == "off" or not settings.metrics_token:
         raise NotFound("metrics are not served here")
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), settings.metrics_token.encode()
+    if credentials is None or not hmac.compare_digest(
+        credentials.credentials.encode(), settings.metrics_token.encode()
     ):
         raise Unauthorized(
             "metrics need their bearer token",

@@ -19,12 +19,14 @@ from app.search.text import MAX_QUERY_LENGTH
 router = APIRouter(tags=["search"])
 
 
-def _readable(inquiry_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> Inquiry:
+def _get_readable(
+    inquiry_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> Inquiry:
     service.ensure_may_search(principal)
-    return queries.readable(session, principal, inquiry_id)
+    return queries.get_readable(session, principal, inquiry_id)
 
 
-ReadableInquiry = Annotated[Inquiry, Depends(_readable)]
+ReadableInquiry = Annotated[Inquiry, Depends(_get_readable)]
 
 
 @router.get(

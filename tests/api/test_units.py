@@ -115,6 +115,29 @@ def test_a_unit_of_another_office_neither_reads_nor_resolves(
     )
 
 
+def test_a_consulted_unit_reads_the_inquiry_and_is_refused_other_actions(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    iid = post(client, auth).json()["id"]
+    for with_ in ({"with": "unit", "unit_code": "P2"}, {"with": "supervisor"}):
+        asked = act(client, auth, iid, "consultations", {**with_, "question": "?"})
+        assert asked.status_code == 201, asked.text
+    to_supervisor = asked.json()["id"]
+    unit = auth("unit", office=OFFICE, unit="P2")
+    assert client.get(f"/v1/inquiries/{iid}", headers=unit).status_code == 200
+    # It reads the inquiry, so what its roles do not allow is a 403, not a 404.
+    refused = [
+        client.post(
+            f"/v1/inquiries/{iid}/consultations/{to_supervisor}/reply",
+            json={"answer": "x"},
+            headers=unit,
+        ),
+        client.post(f"/v1/inquiries/{iid}/messages", json={"message": "x"}, headers=unit),
+        client.post(f"/v1/inquiries/{iid}/resolve", json={"message": "x"}, headers=unit),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403], [r.text for r in refused]
+
+
 def test_a_unit_serving_several_offices_works_from_its_home_office(
     client: TestClient, auth: TokenFactory
 ) -> None:
