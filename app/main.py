@@ -25,7 +25,6 @@ from app.channels.worker import BackgroundWorker
 from app.core.config import Settings, get_settings
 from app.core.db import RawWriter, session_factory, write_session
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
-from app.core.fastpath import EXTRA_SCHEMAS
 from app.core.gate import RowGate
 from app.core.logging import configure_logging
 from app.core.middleware import BodyRule, RequestMiddleware
@@ -146,10 +145,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     components["Problem"].pop("$defs", None)
     components["FieldError"] = FieldError.model_json_schema()
-    for name, model in EXTRA_SCHEMAS.items():
-        extra = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(extra.pop("$defs", {}))
-        components[name] = extra
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             for status, response in operation.get("responses", {}).items():

@@ -91,7 +91,7 @@ SERVER_COST = [0.0]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-# The shortcuts, as app/core/fastpath.py has them.
+# The shortcuts, as the routes had them (app/core/fastpath.py, removed since).
 
 
 async def read_json(request: Request, model: type[ModelT]) -> ModelT:

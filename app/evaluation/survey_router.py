@@ -4,21 +4,22 @@ No token: the unguessable code is the key; rate-limited per client and per code.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.db import SessionDep, run_and_commit
 from app.core.errors import DomainError, problem_responses
-from app.core.fastpath import json_body, json_response, read_json
 from app.core.ratelimit import limit_public
 from app.evaluation import survey_pages
 from app.evaluation.survey import ELEMENT_CODES, ELEMENTS
@@ -36,7 +37,23 @@ from app.evaluation.survey_service import (
     survey_state,
 )
 
-router = APIRouter()
+
+class RateLimitedRoute(APIRoute):
+    """A survey route: the public rate limit (per address, and per code and address
+    against guessing) is counted before anything else, the body included, so that a
+    client over it gets 429 however large or broken what it sends."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            limit_public(request, f"survey:{str(request.path_params.get('code', ''))[:64]}")
+            return await handler(request)
+
+        return limited
+
+
+router = APIRouter(route_class=RateLimitedRoute)
 
 
 class SurveyOption(BaseModel):
@@ -112,11 +129,6 @@ class SurveyReceipt(BaseModel):
     office_code: str
 
 
-def _limit(request: Request, code: str) -> None:
-    # A code has a budget of its own against guessing from many addresses.
-    limit_public(request, f"survey:{code[:64]}")
-
-
 @router.get(
     "/v1/public/surveys/{code}",
     tags=["public"],
@@ -127,7 +139,6 @@ def _limit(request: Request, code: str) -> None:
 def get_public_survey(code: str, request: Request, session: SessionDep) -> PublicSurvey:
     """The survey of `code`: its status, the inquiry's reference and office, and the nine
     elements with their questions and answer labels (PermenPAN-RB 14/2017)."""
-    _limit(request, code)
     state = survey_state(session=session, code=code)
     return PublicSurvey(
         status=state.status,
@@ -136,14 +147,6 @@ def get_public_survey(code: str, request: Request, session: SessionDep) -> Publi
         closes_at=state.closes_at,
         elements=_ELEMENTS,
     )
-
-
-async def _json_submission(code: str, request: Request) -> SurveySubmission:
-    # The rate limit first: a client over it gets 429 before its body is read.
-    _limit(request, code)
-    # Validated straight from the JSON bytes (app.core.fastpath): submissions come in
-    # bursts after answers go out, and this is most of a request's cost.
-    return await read_json(request, SurveySubmission)
 
 
 @router.post(
@@ -155,20 +158,17 @@ async def _json_submission(code: str, request: Request) -> SurveySubmission:
     responses=problem_responses(
         422, 429, errors=[SurveyNotFound, SurveyNotOpen, SurveyAnswered, SurveyExpired]
     ),
-    openapi_extra=json_body(SurveySubmission),
 )
 async def post_public_survey(
-    code: str,
-    request: Request,
-    submission: Annotated[SurveySubmission, Depends(_json_submission)],
-) -> Response:
+    code: str, request: Request, submission: SurveySubmission
+) -> SurveyReceipt:
     """Record the requester's answers (all nine, 1-4 each), optional profile and
     suggestion. Once per survey; open from the first answer for `INFODESK_SURVEY_DAYS`.
     Rate-limited (before the body is read) like the survey's page."""
     # One statement in a transaction of its own (app.core.db.RawWriter), on the event loop
     # when that needs no wait, else in the thread pool; not the request session.
     # Measured with `python -m bench.bench_survey` (SQLite, 32 connections): server CPU per
-    # submission 1,132 -> 425 us, throughput 18% -> 38% of /healthz's, p99 153 -> 24 ms.
+    # submission 1,132 -> 425-437 us, throughput 18% -> 38-47% of /healthz's, p99 153 -> 29 ms.
     state = request.app.state
     recorded = await record_survey_at_once(
         writer=state.raw_writer, code=code, submission=submission
@@ -183,10 +183,9 @@ async def post_public_survey(
                 submission=submission,
             )
         )
-    receipt = SurveyReceipt(
+    return SurveyReceipt(
         status="answered", reference=recorded.reference, office_code=recorded.office_code
     )
-    return json_response(receipt, status_code=201)
 
 
 # -- the HTML page (not in the OpenAPI document: it is for people, not integrations)
@@ -235,9 +234,8 @@ def _unknown() -> HTMLResponse:
 
 
 @router.get("/survey/{code}", include_in_schema=False, response_class=HTMLResponse)
-def survey_page(code: str, request: Request, session: SessionDep) -> HTMLResponse:
+def survey_page(code: str, session: SessionDep) -> HTMLResponse:
     """The questionnaire, or what became of it."""
-    _limit(request, code)
     try:
         state = survey_state(session=session, code=code)
     except SurveyNotFound:
@@ -289,14 +287,13 @@ def _submission(values: dict[str, str]) -> SurveySubmission | dict[str, str]:
         return errors
 
 
-async def _limited_body(code: str, request: Request) -> bytes:
-    _limit(request, code)  # before the body is read
+async def _body(request: Request) -> bytes:
     return await request.body()
 
 
 @router.post("/survey/{code}", include_in_schema=False, response_class=HTMLResponse)
 async def survey_form(
-    code: str, session: SessionDep, body: Annotated[bytes, Depends(_limited_body)]
+    code: str, session: SessionDep, body: Annotated[bytes, Depends(_body)]
 ) -> HTMLResponse:
     """Record the form; re-render it with the errors (422) when it is incomplete."""
     values = _form_values(body)
