@@ -392,7 +392,7 @@ class RawWriter:
         self._engine = engine
         self._compiled: dict[tuple[Engine, ClauseElement], RawStatement] = {}
         # The event loop's connections (``first_at_once``): SQLite's one, PostgreSQL's
-        # idle ones and their number.
+        # pool.
         self._own: tuple[Engine, Any] | None = None
         self._async_pool: Any = None
 
