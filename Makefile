@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+CONTRACT_ARGS ?=
 
-.PHONY: run test lint format typecheck openapi bench soak clean
+.PHONY: run test lint format typecheck openapi contract bench soak clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -34,6 +35,9 @@ format: $(STAMP)
 
 openapi: $(STAMP)  ## write openapi/openapi.json from the application
 	$(BIN)/infodesk openapi
+
+contract: $(STAMP)  ## schemathesis --checks all, every phase, against a live server (CONTRACT_ARGS: --database postgresql, ...)
+	$(BIN)/python -m tests.contract $(CONTRACT_ARGS)
 
 bench: $(STAMP)  ## the benchmarks reported in the README (all but the first two need PostgreSQL)
 	$(BIN)/python -m bench.bench_sla
