@@ -59,6 +59,15 @@ def test_unknown_route_and_wrong_method(client: TestClient, auth: TokenFactory) 
     _assert_problem(client.delete("/v1/offices", headers=auth("admin")), 405, "method_not_allowed")
 
 
+def test_wrong_method_names_every_method_of_the_path(client: TestClient) -> None:
+    # GET and POST on one path are two routes; the 405 names both, whichever matched.
+    for method in ("OPTIONS", "DELETE", "PUT"):
+        response = client.request(method, "/v1/inquiries")
+        _assert_problem(response, 405, "method_not_allowed")
+        assert response.headers["Allow"] == "GET, POST"
+    assert client.request("DELETE", "/v1/complaints").headers["Allow"] == "GET, POST"
+
+
 def test_default_offices_listed(client: TestClient, auth: TokenFactory) -> None:
     response = client.get("/v1/offices", headers=auth("officer"))
     assert response.status_code == 200
