@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 import anyio.to_thread
@@ -130,6 +131,26 @@ def _restore_examples(components: dict[str, Any]) -> None:
             components[model.__name__]["examples"] = extra["examples"]
 
 
+# Refusals of a request body that come before the endpoint (app.core.middleware, and
+# FastAPI's reading of the body), so that no route lists them itself.
+_BODY_REFUSALS = {
+    "400": ("bad_request", "the body cannot be read (JSON that is not UTF-8)"),
+    "413": ("payload_too_large", "the body is larger than the limit"),
+    "415": ("unsupported_media_type", "the body's Content-Type is not one the operation takes"),
+}
+
+
+def _document_body_refusals(responses: dict[str, Any]) -> None:
+    for status, (code, meaning) in _BODY_REFUSALS.items():
+        if status in responses:
+            continue
+        responses[status] = {
+            "description": f"{HTTPStatus(int(status)).phrase}. Codes:\n- `{code}`: {meaning}",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "x-problem-codes": [code],
+        }
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -152,6 +173,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 # Errors are problem documents only; FastAPI also lists application/json.
                 if PROBLEM_JSON in content and status[0] in "45":
                     content.pop("application/json", None)
+            if "requestBody" in operation:
+                _document_body_refusals(operation.setdefault("responses", {}))
             # FastAPI's own 422 entry uses its HTTPValidationError; ours is a problem.
             validation = operation.get("responses", {}).get("422")
             if validation is not None:

@@ -122,3 +122,12 @@ def test_every_domain_refusal_is_listed_on_a_route() -> None:
     }
     codes = {e.code for e in _domain_errors()} - GENERIC_CODES
     assert not codes - listed, f"refusals no route lists: {sorted(codes - listed)}"
+
+
+def test_every_body_documents_the_refusals_before_the_endpoint() -> None:
+    # An unreadable body (400), one over the limit (413) or of another media type (415).
+    document = create_app().openapi()
+    for path, method, operation in _operations(document):
+        if "requestBody" in operation:
+            for status in ("400", "413", "415"):
+                assert status in operation["responses"], f"{method.upper()} {path}: {status}"

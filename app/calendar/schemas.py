@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.config import JsonDict
 
 from app.calendar.engine import SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR, normalise_hours
@@ -17,20 +26,36 @@ MAX_CALENDAR_DAYS = 366
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+# A wall-clock time of day: HH:MM or HH:MM:SS, whole seconds, no offset. Not JSON Schema's
+# `format: time`, which is RFC 3339's full-time and requires an offset.
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _local_time(value: object) -> object:
+    if not isinstance(value, str | time):
+        raise ValueError("a time of day is a string, HH:MM or HH:MM:SS")
+    if isinstance(value, str) and not re.fullmatch(LOCAL_TIME_PATTERN, value):
+        raise ValueError("hours are local wall-clock times, HH:MM or HH:MM:SS, without an offset")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN}),
+]
+
+
 class Interval(Input):
     """Opening hours within one day, local time, end exclusive."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(examples=["07:30"])
-    end: time = Field(examples=["12:15"])
+    start: LocalTime = Field(examples=["07:30"])
+    end: LocalTime = Field(examples=["12:15"])
 
     @model_validator(mode="after")
     def _ordered(self) -> Interval:
-        if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError("hours are local wall-clock times without an offset")
-        if self.start.microsecond or self.end.microsecond:
-            raise ValueError("hours are whole seconds")
         if self.start >= self.end:
             raise ValueError("start must be before end")
         return self

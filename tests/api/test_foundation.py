@@ -215,3 +215,14 @@ def test_row_ids_out_of_range_are_refused_before_the_database(
     )
     _assert_problem(response, 422, "validation_failed")
     assert "x-request-id" in response.headers
+
+
+def test_an_unreadable_body_is_a_documented_400(client: TestClient, auth: TokenFactory) -> None:
+    response = client.post(
+        "/v1/offices",
+        content=b'{"code": "\xff"}',
+        headers={**auth("admin"), "Content-Type": "application/json"},
+    )
+    _assert_problem(response, 400, "bad_request")
+    documented = client.get("/openapi.json").json()["paths"]["/v1/offices"]["post"]["responses"]
+    assert documented["400"]["x-problem-codes"] == ["bad_request"]

@@ -331,6 +331,19 @@ def test_weekly_hours(client: TestClient, auth: TokenFactory) -> None:
     assert reset.json()["is_default"] is True
 
 
+def test_hours_are_wall_clock_strings_as_the_schema_says(
+    client: TestClient, auth: TokenFactory
+) -> None:
+    # The schema's pattern (HH:MM or HH:MM:SS, no offset, no fraction) is the whole rule.
+    for start in ("07:30:00+07:00", "07:30Z", "07:30:00.5", "07:30:00.000", "7:30", 27000):
+        week = {"monday": [{"start": start, "end": "16:00"}]}
+        put = client.put(
+            "/v1/offices/KPPBC-LANGSA/calendar/hours", json=week, headers=auth("admin")
+        )
+        assert put.status_code == 422, (start, put.text)
+        assert put.json()["errors"][0]["pointer"] == "#/monday/0/start"
+
+
 def test_policies_choose_the_most_specific(
     client: TestClient, auth: TokenFactory, session: Session
 ) -> None:
