@@ -131,3 +131,19 @@ def test_every_body_documents_the_refusals_before_the_endpoint() -> None:
         if "requestBody" in operation:
             for status in ("400", "413", "415"):
                 assert status in operation["responses"], f"{method.upper()} {path}: {status}"
+
+
+def test_links_lead_from_a_new_inquiry_to_every_action_on_it() -> None:
+    document = create_app().openapi()
+    operations = {op["operationId"]: (path, op) for path, _m, op in _operations(document)}
+    links = document["paths"]["/v1/inquiries"]["post"]["responses"]["201"]["links"]
+    targets = {operations[link["operationId"]][0] for link in links.values()}
+    actions = {
+        p for p, _m, _o in _operations(document) if p.startswith("/v1/inquiries/{inquiry_id}/")
+    }
+    for action in ("assign", "request-info", "answer", "escalate", "resolve", "close", "reopen"):
+        assert f"/v1/inquiries/{{inquiry_id}}/{action}" in targets & actions
+    for link in links.values():
+        _path, operation = operations[link["operationId"]]
+        names = {f"{p['in']}.{p['name']}" for p in operation.get("parameters", [])}
+        assert set(link["parameters"]) <= names, link

@@ -58,8 +58,39 @@ IfMatch = Annotated[
 ]
 
 
+# OpenAPI links from an inquiry (its receipt, its detail, an action's answer) to the reads
+# and actions on it, with the inquiry's ETag as If-Match: clients, and Schemathesis's
+# stateful phase, follow the workflow from `POST /v1/inquiries` on.
+_LINKED_OPERATIONS = {
+    "GetInquiry": ("get_inquiry_v1_inquiries__inquiry_id__get", False),
+    "GetEvents": ("get_events_v1_inquiries__inquiry_id__events_get", False),
+    "PostFollowUp": ("post_follow_up_v1_inquiries__inquiry_id__messages_post", False),
+    "Assign": ("assign_v1_inquiries__inquiry_id__assign_post", True),
+    "RequestInfo": ("request_info_v1_inquiries__inquiry_id__request_info_post", True),
+    "Consult": ("consult_v1_inquiries__inquiry_id__consultations_post", True),
+    "Answer": ("answer_v1_inquiries__inquiry_id__answer_post", True),
+    "Escalate": ("escalate_v1_inquiries__inquiry_id__escalate_post", True),
+    "Resolve": ("resolve_v1_inquiries__inquiry_id__resolve_post", True),
+    "Close": ("close_v1_inquiries__inquiry_id__close_post", True),
+    "Reopen": ("reopen_v1_inquiries__inquiry_id__reopen_post", True),
+}
+WORKFLOW_LINKS: dict[str, Any] = {
+    name: {
+        "operationId": operation_id,
+        "parameters": {
+            "path.inquiry_id": "$response.body#/id",
+            **({"header.if-match": "$response.body#/etag"} if conditional else {}),
+        },
+    }
+    for name, (operation_id, conditional) in _LINKED_OPERATIONS.items()
+}
+
+
 def _action_errors(*more: type[DomainError]) -> dict[int | str, dict[str, Any]]:
-    return problem_responses(401, 403, 404, 422, 503, errors=(*ACTION_REFUSALS, *more))
+    return {
+        200: {"links": WORKFLOW_LINKS},
+        **problem_responses(401, 403, 404, 422, 503, errors=(*ACTION_REFUSALS, *more)),
+    }
 
 
 ACTION_ERRORS = _action_errors()
@@ -123,7 +154,12 @@ def _workflow(
     status_code=status.HTTP_201_CREATED,
     response_model=InquiryReceipt,
     responses={
-        200: {"model": InquiryReceipt, "description": "Posted before: the existing inquiry"},
+        201: {"links": WORKFLOW_LINKS},
+        200: {
+            "model": InquiryReceipt,
+            "description": "Posted before: the existing inquiry",
+            "links": WORKFLOW_LINKS,
+        },
         **problem_responses(401, 403, 404, 409, 422, errors=[MessageIdReused, ChannelNotAllowed]),
     },
 )
@@ -210,7 +246,7 @@ def list_inquiries(
     "/{inquiry_id}",
     summary="Get an inquiry",
     response_model=InquiryDetail,
-    responses=problem_responses(401, 404),
+    responses={200: {"links": WORKFLOW_LINKS}, **problem_responses(401, 404)},
 )
 def get_inquiry(
     inquiry_id: uuid.UUID,
