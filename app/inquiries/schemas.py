@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
@@ -94,7 +95,9 @@ class DocumentIn(Input):
 
     type: DocumentType
     number: Annotated[str, StringConstraints(min_length=1, max_length=512)]
-    legacy: bool = Field(default=False, description="set by the service for old NPPBKC formats")
+    legacy: StrictBool = Field(
+        default=False, description="set by the service for old NPPBKC formats"
+    )
 
     @model_validator(mode="after")
     def _normalise(self) -> DocumentIn:

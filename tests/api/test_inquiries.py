@@ -736,3 +736,11 @@ def test_masks_hide_at_least_half(number: str, masked: str) -> None:
 
     assert mask(number) == masked
     assert masked.count("*") * 2 >= len(number)
+
+
+def test_a_document_flag_is_a_boolean_not_a_number(client: TestClient, auth: TokenFactory) -> None:
+    # The schema says boolean; 0 is refused rather than read as false.
+    body = new_inquiry(documents=[{"type": "bl", "number": "0", "legacy": 0}])
+    response = client.post("/v1/inquiries", json=body, headers=auth("integration"))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"] == "#/documents/0/legacy"
