@@ -147,3 +147,38 @@ def test_links_lead_from_a_new_inquiry_to_every_action_on_it() -> None:
         _path, operation = operations[link["operationId"]]
         names = {f"{p['in']}.{p['name']}" for p in operation.get("parameters", [])}
         assert set(link["parameters"]) <= names, link
+
+
+def test_text_patterns_say_what_the_validators_refuse() -> None:
+    import re
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from app.core.schemas import (
+        PLAIN_LINE_PATTERN,
+        PLAIN_TEXT_PATTERN,
+        PlainLine,
+        PlainText,
+    )
+
+    samples = [
+        "a",
+        " a\\n",
+        "a\\nb",
+        "a\\tb",
+        "\\x00",
+        "a\\x00",
+        "\\x85a\\x85",
+        "a\\x7fb",
+        "\\x1c a",
+    ]
+    for kind, pattern in ((PlainLine, PLAIN_LINE_PATTERN), (PlainText, PLAIN_TEXT_PATTERN)):
+        adapter = TypeAdapter(kind)
+        for raw in samples:
+            text = raw.encode().decode("unicode_escape")
+            try:
+                adapter.validate_python(text)
+                accepted = True
+            except ValidationError:
+                accepted = False
+            assert accepted == bool(re.match(pattern, text)), (kind, raw)

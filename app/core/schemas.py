@@ -62,7 +62,19 @@ def _email(value: str) -> str:
         raise ValueError(exc.message) from None
 
 
-PlainLine = Annotated[str, AfterValidator(_plain_line)]
+# The same rules as patterns, so that OpenAPI carries them: control characters only in
+# the whitespace that is trimmed (Python's and JSON Schema's \s), and in text, line breaks
+# and tabs anywhere.
+PLAIN_LINE_PATTERN = r"^\s*[^\x00-\x1f\x7f-\x9f]*\s*$"
+PLAIN_TEXT_PATTERN = r"^\s*[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\s*$"
+# Any other text of a body: no NUL (Input._no_nul).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+PlainLine = Annotated[
+    str,
+    AfterValidator(_plain_line),
+    Field(json_schema_extra={"pattern": PLAIN_LINE_PATTERN}),
+]
 # An email address an office gives (its contact, its mailbox), checked by the same rule as
 # a requester's: app.core.identifiers.normalize_email.
 EmailAddress = Annotated[
@@ -71,18 +83,34 @@ EmailAddress = Annotated[
     AfterValidator(_email),
     Field(json_schema_extra={"format": "email"}),
 ]
-PlainText = Annotated[str, AfterValidator(_plain_text)]
+PlainText = Annotated[
+    str,
+    AfterValidator(_plain_text),
+    Field(json_schema_extra={"pattern": PLAIN_TEXT_PATTERN}),
+]
 
 # An instant the API takes: it must carry an offset and lie in a range the database and the
 # calendars can hold.
 Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
+def _no_nul_in_schema(schema: dict[str, Any]) -> None:
+    """Give each free-text property of a body the pattern of the rule ``Input._no_nul``
+    enforces: properties with a pattern, a format or a fixed set of values already have a
+    stricter one."""
+    for prop in schema.get("properties", {}).values():
+        for variant in [prop, *prop.get("anyOf", [])]:
+            if variant.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(
+                variant
+            ):
+                variant["pattern"] = NO_NUL_PATTERN
+
+
 class Input(BaseModel):
     """A request body: unknown fields are refused, and so are NUL characters, which no
     text needs and PostgreSQL cannot store."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_nul_in_schema)
 
     @field_validator("*", mode="before")
     @classmethod
