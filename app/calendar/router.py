@@ -12,6 +12,7 @@ from app.calendar.cache import CalendarCache
 from app.calendar.errors import CalendarOutOfRange
 from app.calendar.models import CalendarOverride
 from app.calendar.schemas import (
+    CALENDAR_DATE,
     CalendarRead,
     Interval,
     OfficeHours,
@@ -63,8 +64,12 @@ def get_calendar(
     request: Request,
     session: SessionDep,
     _principal: CurrentPrincipal,
-    first: Annotated[date, Query(alias="from", examples=["2026-12-01"])],
-    last: Annotated[date, Query(alias="to", examples=["2026-12-31"])],
+    first: Annotated[
+        date, Query(alias="from", examples=["2026-12-01"], json_schema_extra=CALENDAR_DATE)
+    ],
+    last: Annotated[
+        date, Query(alias="to", examples=["2026-12-31"], json_schema_extra=CALENDAR_DATE)
+    ],
 ) -> CalendarRead:
     """Every date from `from` to `to` (at most 366): working or not, hours, closing time and
     the reason a date is off (weekend, holiday name, closure reason)."""

@@ -74,6 +74,12 @@ def check_hours(hours: list[Interval]) -> list[Interval]:
     return ordered
 
 
+# The years the calendars hold, as a pattern of the date's text (JSON Schema has no range
+# for dates); the check below stays the rule.
+CALENDAR_DATE_PATTERN = r"^20(2[0-9]|3[0-5])-"
+CALENDAR_DATE: JsonDict = {"pattern": CALENDAR_DATE_PATTERN}
+
+
 def _supported(day: date, field: str) -> None:
     if not SUPPORTED_FIRST_YEAR <= day.year <= SUPPORTED_LAST_YEAR:
         raise ValueError(
@@ -107,8 +113,8 @@ class OverrideCreate(Input):
         },
     )
 
-    start_date: date
-    end_date: date
+    start_date: date = Field(json_schema_extra=CALENDAR_DATE)
+    end_date: date = Field(json_schema_extra=CALENDAR_DATE)
     kind: Literal["closed", "open"] = Field(
         description="closed: no working hours; open: these hours (also on a weekend or holiday)"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Path
 from pydantic import (
@@ -13,9 +13,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from app.core.identifiers import IdentifierError, normalize_email
 
@@ -110,7 +113,27 @@ class Input(BaseModel):
     """A request body: unknown fields are refused, and so are NUL characters, which no
     text needs and PostgreSQL cannot store."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_nul_in_schema)
+    model_config = ConfigDict(extra="forbid")
+
+    # Optional fields that may be left out but not be null (a validator of the model
+    # refuses null); the schema then drops the null that `X | None = None` declares.
+    not_null_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        schema = handler.resolve_ref_schema(json_schema)
+        _no_nul_in_schema(schema)
+        for name in cls.not_null_fields:
+            prop = schema.get("properties", {}).get(name, {})
+            variants = [v for v in prop.pop("anyOf", []) if v.get("type") != "null"]
+            if len(variants) == 1:
+                prop.update(variants[0])
+            elif variants:
+                prop["anyOf"] = variants
+        return json_schema
 
     @field_validator("*", mode="before")
     @classmethod

@@ -27,7 +27,7 @@ from app.evaluation.complaint_schemas import (
     Source,
 )
 from app.evaluation.models import Complaint
-from app.evaluation.report_scope import check_dates
+from app.evaluation.report_scope import REPORT_DATE, check_dates
 
 COMPLAINT_ACTION_REFUSALS = [
     complaint_workflow.ComplaintNotFound,
@@ -115,10 +115,18 @@ def list_complaints(
     category: Annotated[str | None, Query(max_length=32)] = None,
     source: Source | None = None,
     received_from: Annotated[
-        date | None, Query(alias="from", description="first local date of receipt")
+        date | None,
+        Query(
+            alias="from", description="first local date of receipt", json_schema_extra=REPORT_DATE
+        ),
     ] = None,
     received_to: Annotated[
-        date | None, Query(alias="to", description="last local date of receipt (included)")
+        date | None,
+        Query(
+            alias="to",
+            description="last local date of receipt (included)",
+            json_schema_extra=REPORT_DATE,
+        ),
     ] = None,
     overdue: Annotated[
         bool | None, Query(description="open (received or in review) past the due time")

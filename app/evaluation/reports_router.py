@@ -18,6 +18,7 @@ from app.core.errors import problem_responses
 from app.core.security import CurrentPrincipal, Role, require_roles
 from app.evaluation import reports
 from app.evaluation.report_scope import (
+    REPORT_DATE,
     OfficeUnknown,
     ReportOutOfScope,
     Scope,
@@ -39,8 +40,16 @@ OfficeParam = Annotated[
         description="the office; default: your own office (compliance and admin: every office)",
     ),
 ]
-FromParam = Annotated[date, Query(alias="from", description="first local date of the period")]
-ToParam = Annotated[date, Query(alias="to", description="last local date (included)")]
+FromParam = Annotated[
+    date,
+    Query(
+        alias="from", description="first local date of the period", json_schema_extra=REPORT_DATE
+    ),
+]
+ToParam = Annotated[
+    date,
+    Query(alias="to", description="last local date (included)", json_schema_extra=REPORT_DATE),
+]
 
 
 class ElementNrr(BaseModel):

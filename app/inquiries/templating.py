@@ -10,20 +10,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 from sqlmodel import Session
 
 from app.inquiries.models import Inquiry
 
 
 def _normal_code(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+    # Only ASCII is folded: the Kelvin sign's lower case is "k", and the schema's pattern
+    # below says what is accepted before folding.
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    return value.lower() if value.isascii() else value
 
+
+# The code as a client may write it: trimmed and folded to lower case before the check.
+TEMPLATE_CODE_INPUT_PATTERN = r"^\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\s*$"
 
 TemplateCode = Annotated[
     str,
     BeforeValidator(_normal_code),
     StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TEMPLATE_CODE_INPUT_PATTERN,
+            "description": "a template's code: lower-case letters, digits, '-', '_' and '.' "
+            "(upper case is folded, surrounding spaces trimmed)",
+            "examples": ["kiriman-tertahan"],
+        },
+        mode="validation",
+    ),
     Field(
         description="a template's code: lower-case letters, digits, '-', '_' and '.'",
         examples=["kiriman-tertahan"],

@@ -82,6 +82,8 @@ class OfficeUpdate(Input):
         extra="forbid", json_schema_extra={"examples": [{"name": "KPPBC TMP C Sabang"}]}
     )
 
+    not_null_fields = ("name", "timezone", "active")
+
     name: OfficeName | None = None
     timezone: TimeZoneName | None = None
     email: EmailAddress | None = None
