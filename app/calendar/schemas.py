@@ -76,7 +76,7 @@ def check_hours(hours: list[Interval]) -> list[Interval]:
 
 # The years the calendars hold, as a pattern of the date's text (JSON Schema has no range
 # for dates); the check below stays the rule.
-CALENDAR_DATE_PATTERN = r"^20(2[0-9]|3[0-5])-"
+CALENDAR_DATE_PATTERN = r"^20(2[0-9]|3[0-5])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 CALENDAR_DATE: JsonDict = {"pattern": CALENDAR_DATE_PATTERN}
 
 
@@ -94,6 +94,15 @@ class OverrideCreate(Input):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # _consistent's rule on hours, as schema: an open override has some, a closed
+            # one none.
+            "oneOf": [
+                {
+                    "required": ["kind", "hours"],
+                    "properties": {"kind": {"const": "open"}, "hours": {"minItems": 1}},
+                },
+                {"properties": {"kind": {"const": "closed"}, "hours": {"maxItems": 0}}},
+            ],
             "examples": [
                 {
                     "start_date": "2026-11-25",
@@ -109,7 +118,7 @@ class OverrideCreate(Input):
                     "hours": [{"start": "08:00", "end": "15:00"}],
                     "reason": "Jam kerja Ramadan",
                 },
-            ]
+            ],
         },
     )
 

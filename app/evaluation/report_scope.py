@@ -25,7 +25,9 @@ MAX_YEARS = 5
 FIRST_DATE, LAST_DATE = date(2020, 1, 1), date(2036, 12, 31)
 # FIRST_DATE..LAST_DATE as a pattern of the date's text, for the schema (JSON Schema has no
 # range for dates); check_dates stays the rule.
-REPORT_DATE: dict[str, str] = {"pattern": r"^20(2[0-9]|3[0-6])-"}
+REPORT_DATE: dict[str, str] = {
+    "pattern": r"^20(2[0-9]|3[0-6])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+}
 
 
 class ReportOutOfScope(Forbidden):

@@ -216,7 +216,12 @@ class AnswerIn(Input):
                     "template": "kiriman-tertahan",
                     "message": "Dokumen dapat dikirim ke bcaceh@customs.go.id.",
                 },
-            ]
+            ],
+            # _something_to_send, as schema.
+            "anyOf": [
+                {"required": ["message"], "properties": {"message": {"type": "string"}}},
+                {"required": ["template"], "properties": {"template": {"type": "string"}}},
+            ],
         },
     )
 
@@ -242,7 +247,20 @@ class ConsultationIn(Input):
         json_schema_extra={
             "examples": [
                 {"with": "unit", "unit_code": "P2", "question": "Apakah kiriman ini terkena NPD?"}
-            ]
+            ],
+            # _unit, as schema: a unit code with a unit, and only with one.
+            "oneOf": [
+                {
+                    "required": ["with", "unit_code"],
+                    "properties": {"with": {"const": "unit"}, "unit_code": {"type": "string"}},
+                },
+                {
+                    "properties": {
+                        "with": {"enum": ["coordinator", "supervisor"]},
+                        "unit_code": {"type": "null"},
+                    }
+                },
+            ],
         },
     )
 

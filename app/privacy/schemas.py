@@ -10,11 +10,28 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.schemas import Input, PlainLine
 
+_IDENTIFIERS = ("email", "phone", "nik")
+
+
+def _only(given: str) -> dict[str, Any]:
+    # Given: text that is not blank; the others left out, null or blank (blank text counts
+    # as not given, as in _exactly_one).
+    blank = {"anyOf": [{"type": "null"}, {"type": "string", "pattern": r"^\s*$"}]}
+    return {
+        "required": [given],
+        "properties": {
+            name: {"type": "string", "pattern": r"\S"} if name == given else blank
+            for name in _IDENTIFIERS
+        },
+    }
+
 
 class Subject(Input):
     """The person, by exactly one identifier: email, phone number or NIK."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [_only(name) for name in _IDENTIFIERS]}
+    )
 
     email: PlainLine | None = Field(default=None, max_length=254, examples=["cut.nyak@example.com"])
     phone: PlainLine | None = Field(default=None, max_length=32, examples=["0812-3456-7890"])
