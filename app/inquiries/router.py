@@ -86,14 +86,27 @@ WORKFLOW_LINKS: dict[str, Any] = {
 }
 
 
-def _action_errors(*more: type[DomainError]) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {"links": WORKFLOW_LINKS},
-        **problem_responses(401, 403, 404, 422, 503, errors=(*ACTION_REFUSALS, *more)),
+# From a new consultation to its reply.
+CONSULTATION_LINKS: dict[str, Any] = {
+    "Reply": {
+        "operationId": "reply_v1_inquiries__inquiry_id__consultations__consultation_id__reply_post",
+        "parameters": {
+            "path.inquiry_id": "$request.path.inquiry_id",
+            "path.consultation_id": "$response.body#/id",
+        },
     }
+}
 
 
-ACTION_ERRORS = _action_errors()
+def _action_errors(
+    *more: type[DomainError], links: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The refusals of an action; ``links`` go on its 200 (the inquiry's detail)."""
+    responses = problem_responses(401, 403, 404, 422, 503, errors=(*ACTION_REFUSALS, *more))
+    return {200: {"links": links}, **responses} if links else responses
+
+
+ACTION_ERRORS = _action_errors(links=WORKFLOW_LINKS)
 
 
 def _caches(request: Request) -> tuple[CalendarCache, PolicyCache]:
@@ -337,7 +350,7 @@ def _action_result(
     "/{inquiry_id}/assign",
     summary="Assign an inquiry",
     response_model=InquiryDetail,
-    responses=_action_errors(AssigneeTaken),
+    responses=_action_errors(AssigneeTaken, links=WORKFLOW_LINKS),
 )
 def assign(
     inquiry_id: uuid.UUID,
@@ -380,7 +393,7 @@ def request_info(
     summary="Consult a coordinator, supervisor or unit",
     status_code=status.HTTP_201_CREATED,
     response_model=ConsultationView,
-    responses=_action_errors(UnknownUnit),
+    responses={201: {"links": CONSULTATION_LINKS}, **_action_errors(UnknownUnit)},
 )
 def consult(
     inquiry_id: uuid.UUID,
@@ -452,7 +465,7 @@ def answer(
     "/{inquiry_id}/escalate",
     summary="Escalate to a related unit",
     response_model=InquiryDetail,
-    responses=_action_errors(UnknownUnit),
+    responses=_action_errors(UnknownUnit, links=WORKFLOW_LINKS),
 )
 def escalate(
     inquiry_id: uuid.UUID,
