@@ -25,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "tests" / "contract.toml"
+# The findings no schema can express, each with the class of docs/api.md it belongs to;
+# anything else fails the run.
+BASELINE = ROOT / "tests" / "contract-baseline.json"
 POSTGRES_ADMIN_URL = os.environ.get(
     "INFODESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -107,6 +110,7 @@ def run(
     max_examples: int | None = None,
     seed: int | None = None,
     extra: Sequence[str] = (),
+    update_baseline: bool = False,
 ) -> int:
     """One contract run; Schemathesis's exit status. Sets this process's environment to
     the server's, so run it in a process of its own (``python -m tests.contract``)."""
@@ -128,7 +132,11 @@ def run(
                     "all",
                     "--phases",
                     "examples,coverage,fuzzing,stateful",
+                    "--baseline",
+                    str(BASELINE),
                 ]
+                if update_baseline:
+                    command.append("--baseline-update")
                 if max_examples is not None:
                     command += ["--max-examples", str(max_examples)]
                 if seed is not None:
@@ -155,9 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--max-examples", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="record this run's findings in tests/contract-baseline.json (then name their class)",
+    )
     parser.add_argument("extra", nargs="*", help="arguments for schemathesis run, after --")
     args = parser.parse_args(argv)
-    return run(args.database, args.max_examples, args.seed, args.extra)
+    return run(args.database, args.max_examples, args.seed, args.extra, args.update_baseline)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ class EraseIn(Subject):
         json_schema_extra={
             "examples": [
                 {"email": "cut.nyak@example.com", "reason": "Permohonan penghapusan 12/2026"}
-            ]
+            ],
+            # A model's json_schema_extra replaces its base's: Subject's rule again.
+            "anyOf": [_only(name) for name in _IDENTIFIERS],
         },
     )
 
