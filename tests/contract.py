@@ -70,7 +70,8 @@ def fresh_database(kind: str, tmp: Path) -> Iterator[str]:
 
 def server_environment(database_url: str, tmp: Path) -> dict[str, str]:
     """The server's settings: development, a secret of the run's own, metrics behind a token
-    (as the schema documents them), files in the temporary folder, no background worker."""
+    (as the schema documents them), files in the temporary folder, no background worker,
+    no practical limit on the public pages."""
     return {
         **os.environ,
         "INFODESK_ENV": "development",
@@ -82,6 +83,9 @@ def server_environment(database_url: str, tmp: Path) -> dict[str, str]:
         "INFODESK_STORAGE_DIR": str(tmp / "storage"),
         "INFODESK_MAIL_OUTBOX_DIR": str(tmp / "outbox"),
         "INFODESK_LOG_LEVEL": "ERROR",
+        # The public pages' limit would answer most generated requests with 429 and leave
+        # the code behind it untested; tests/api/test_rate_limits.py covers the limit.
+        "INFODESK_PUBLIC_LOOKUPS_PER_MINUTE": "100000",
     }
 
 
