@@ -24,7 +24,7 @@ from app.channels.outbox_router import router as outbox_router
 from app.channels.webhooks_router import router as webhooks_router
 from app.channels.worker import BackgroundWorker
 from app.core.config import Settings, get_settings
-from app.core.db import RawWriter, session_factory, write_session
+from app.core.db import RawWriter, SessionSlots, session_factory, write_session
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.gate import RowGate
 from app.core.logging import configure_logging
@@ -249,6 +249,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy_router)
     install_search()
     app.state.settings = settings
+    # As many request sessions at once as request threads (set in the lifespan).
+    app.state.session_slots = SessionSlots(
+        settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds
+    )
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory

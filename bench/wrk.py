@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,16 +58,25 @@ def load(
     connections: int = 32,
     seconds: float = 8.0,
     warmup: float = 1.0,
+    paths: Sequence[str] = (),
 ) -> WrkResult:
     """``connections`` keep-alive connections from one wrk thread for ``seconds`` (after a
-    warm-up run); every status but 2xx/3xx counts as an error."""
+    warm-up run); every status but 2xx/3xx counts as an error. With ``paths``, request N
+    goes to ``paths[N]`` (round the list again when it runs out), else all go to ``path``."""
     assert WRK is not None
-    with tempfile.NamedTemporaryFile(suffix=".body") as body:
+    with (
+        tempfile.NamedTemporaryFile(suffix=".body") as body,
+        tempfile.NamedTemporaryFile("w", suffix=".paths") as listed,
+    ):
         body.write(template)
         body.flush()
+        listed.write("".join(f"{p}\n" for p in paths))
+        listed.flush()
 
         def run(duration: float) -> WrkResult:
             args = [method, path, content_type, token, body.name, uuid.uuid4().hex[:10]]
+            if paths:
+                args.append(listed.name)
             out = subprocess.run(
                 [
                     WRK,

@@ -1,5 +1,7 @@
 -- wrk script: POST a body built from a template, each request with a fresh id.
--- Arguments (after --): method, path, content type, bearer token, template file, run id.
+-- Arguments (after --): method, path, content type, bearer token, template file, run id,
+-- and optionally a file of paths, one per line: request N goes to the file's line N (a
+-- workflow action, each request on an inquiry of its own; one wrk thread).
 -- In the template "{{id}}" becomes "<run>-<thread>-<counter>", unique across threads.
 local threads = {}
 local counter = 0
@@ -19,13 +21,23 @@ function init(args)
    template = file:read("*a")
    file:close()
    run = args[6]
+   paths = {}
+   if args[7] then
+      for line in io.lines(args[7]) do
+         table.insert(paths, line)
+      end
+   end
 end
 
 function request()
    counter = counter + 1
    local id = run .. "-" .. thread_id .. "-" .. counter
    local body = template:gsub("{{id}}", id)
-   return wrk.format(method, path, headers, body)
+   local target = path
+   if #paths > 0 then
+      target = paths[(counter - 1) % #paths + 1]
+   end
+   return wrk.format(method, target, headers, body)
 end
 
 function done(summary, latency, requests)

@@ -6,6 +6,7 @@ models, migrations and tests run on both.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import weakref
@@ -310,31 +311,75 @@ def _writer(engine: Engine) -> Engine:
     return writer(engine)
 
 
+class SessionSlots:
+    """How many request sessions may be open at once: as many as there are request
+    threads, one pooled connection each.
+
+    A request holds its connection, and on SQLite the writer lock, from its first
+    statement until its transaction ends; and FastAPI validates the response of a
+    synchronous endpoint in a request thread before the session's dependency commits.
+    With more sessions open than threads, every thread could be taken by a request
+    waiting for a connection, or for the lock, that a request waiting for a thread
+    holds: nothing would move until the pool timeout, and each of them would get 503.
+    With no more sessions than threads, a request that holds one always finds a thread.
+    The wait for a slot is on the event loop, before the session exists, and is bounded
+    by the pool timeout (then 503 ``database_busy`` with ``Retry-After``)."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self.size = size
+        self.timeout = timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._free = asyncio.Semaphore(size)
+
+    async def acquire(self) -> asyncio.Semaphore:
+        """Wait for a slot; what to release it on."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # the application serves a new event loop (tests)
+            self._loop, self._free = loop, asyncio.Semaphore(self.size)
+        free = self._free
+        if not free.locked():
+            await free.acquire()  # free: no wait, no timer
+            return free
+        try:
+            async with asyncio.timeout(self.timeout):
+                await free.acquire()
+        except TimeoutError:
+            raise DatabaseBusy(
+                "the service is busy; try again shortly", headers=RETRY_SOON
+            ) from None
+        return free
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for one request: committed when the endpoint succeeds, else rolled back.
 
-    Opening a session does no I/O, so it is opened on the event loop; the database is
-    first used by the endpoint (a synchronous one, in the thread pool), and the commit
-    or rollback runs in the thread pool too, and only when a transaction was begun."""
-    engine = get_engine()
-    if request.method not in _READ_METHODS:
-        engine = _writer(engine)
-        deadline = lock_deadline(request)
-        if deadline is not None:
-            engine = engine.execution_options(**{DEADLINE_OPTION: deadline})
-    session = Session(engine, expire_on_commit=False)
+    The request first waits for a slot (``SessionSlots``). Opening a session does no
+    I/O, so it is opened on the event loop; the database is first used by the endpoint
+    (a synchronous one, in the thread pool), and the commit or rollback runs in the
+    thread pool too, and only when a transaction was begun."""
+    slot = await request.app.state.session_slots.acquire()
     try:
-        yield session
-    except BaseException:
+        engine = get_engine()
+        if request.method not in _READ_METHODS:
+            engine = _writer(engine)
+            deadline = lock_deadline(request)
+            if deadline is not None:
+                engine = engine.execution_options(**{DEADLINE_OPTION: deadline})
+        session = Session(engine, expire_on_commit=False)
+        try:
+            yield session
+        except BaseException:
+            if session.in_transaction():
+                await _end_in_thread(session, commit=False)
+            else:
+                session.close()
+            raise
         if session.in_transaction():
-            await _end_in_thread(session, commit=False)
+            await _end_in_thread(session, commit=True)
         else:
             session.close()
-        raise
-    if session.in_transaction():
-        await _end_in_thread(session, commit=True)
-    else:
-        session.close()
+    finally:
+        slot.release()
 
 
 async def _end_in_thread(session: Session, *, commit: bool) -> None:

@@ -29,29 +29,40 @@ def _without_name(answer: str, name: str | None) -> str:
     return re.sub(re.escape(name.strip()), " ", answer, flags=re.IGNORECASE)
 
 
+_TABLE = SearchEntry.__table__  # type: ignore[attr-defined]
+# Built once: a statement made per call costs SQLAlchemy its construction and cache key
+# on every answer (one UPDATE through the session's connection, PostgreSQL, CPU per call:
+# 211 us made per call, 109 us built once; the indexing listener was 8-12% of an answer).
+_SET_ANSWER = (
+    _TABLE.update()
+    .where(_TABLE.c.inquiry_id == bindparam("inquiry"))
+    .values(answer=bindparam("answer"), answered_at=bindparam("at"))
+)
+_NEW_ENTRY = _TABLE.insert().values(
+    kind="inquiry",
+    inquiry_id=bindparam("inquiry"),
+    office_code=bindparam("office"),
+    title=bindparam("title"),
+    body=bindparam("body"),
+    answer=bindparam("answer"),
+    answered_at=bindparam("at"),
+)
+
+
 def index_answer(session: Session, inquiry: Inquiry, answer: str, at: datetime) -> None:
     """Make the inquiry findable by its question and this answer (the latest one wins)."""
-    answer = _without_name(answer, inquiry.requester_name)
-    table = SearchEntry.__table__  # type: ignore[attr-defined]
+    values = {
+        "inquiry": inquiry.id,
+        "answer": _without_name(answer, inquiry.requester_name),
+        "at": at,
+    }
     # On the session's connection, which does not flush: the inquiry's pending changes
     # are flushed by the workflow with the rest, not once more here (an extra UPDATE of
     # the inquiry and of its many indexes).
     connection = session.connection()
-    result = connection.execute(
-        table.update().where(table.c.inquiry_id == inquiry.id).values(answer=answer, answered_at=at)
-    )
-    if result.rowcount == 0:
-        connection.execute(
-            table.insert().values(
-                kind="inquiry",
-                inquiry_id=inquiry.id,
-                office_code=inquiry.office_code,
-                title=inquiry.subject,
-                body=inquiry.message,
-                answer=answer,
-                answered_at=at,
-            )
-        )
+    if connection.execute(_SET_ANSWER, values).rowcount == 0:
+        values |= {"office": inquiry.office_code, "title": inquiry.subject, "body": inquiry.message}
+        connection.execute(_NEW_ENTRY, values)
 
 
 def install() -> None:

@@ -286,6 +286,29 @@ def test_many_actions_on_a_locked_inquiry_leave_threads_for_others(
     assert len(live_client.app.state.row_gate) == 0  # type: ignore[attr-defined]
 
 
+def test_more_requests_than_threads_all_get_through(
+    few_threads: None, live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    """Four times as many new inquiries at once as there are request threads and pooled
+    connections. A request whose endpoint has returned still holds its connection (and
+    on SQLite the writer lock) until its response is validated, in a request thread, and
+    its transaction commits: were the threads all taken by requests waiting for a
+    connection or the lock, nothing would move until the pool timeout (503). Every post
+    is created."""
+    integration = auth("integration", office=office)
+
+    def post(n: int) -> Callable[[], Any]:
+        body = new_inquiry(office_code=office, channel_message_id=f"{office}-crowd-{n}")
+        return lambda: live_client.post("/v1/inquiries", json=body, headers=integration)
+
+    responses = _all_at_once([post(n) for n in range(16)])
+    assert [r.status_code for r in responses] == [201] * 16, [r.text for r in responses]
+    listed = live_client.get(
+        f"/v1/inquiries?office_code={office}&limit=50", headers=auth("supervisor", office=office)
+    )
+    assert len(listed.json()["items"]) == 16
+
+
 def test_an_action_behind_another_waits_only_its_own_lock_budget(
     few_threads: None, live_client: TestClient, auth: TokenFactory, office: str
 ) -> None:
