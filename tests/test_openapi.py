@@ -182,3 +182,33 @@ def test_text_patterns_say_what_the_validators_refuse() -> None:
             except ValidationError:
                 accepted = False
             assert accepted == bool(re.match(pattern, text)), (kind, raw)
+
+
+def test_trimmed_length_patterns_count_as_the_validators_do() -> None:
+    import re
+    from itertools import product
+    from typing import Annotated
+
+    from pydantic import Field, TypeAdapter, ValidationError
+
+    from app.core.schemas import (
+        PLAIN_LINE_PATTERN,
+        PLAIN_TEXT_PATTERN,
+        PlainLine,
+        PlainText,
+        trimmed_length_pattern,
+    )
+
+    alphabet = ["a", " ", "\n", "\x01"]
+    samples = ["".join(p) for n in range(7) for p in product(alphabet, repeat=n)]
+    kinds = ((PlainLine, PLAIN_LINE_PATTERN), (PlainText, PLAIN_TEXT_PATTERN))
+    for (kind, base), (least, most) in product(kinds, [(0, 3), (1, 1), (1, 4), (3, 5)]):
+        adapter = TypeAdapter(Annotated[kind, Field(min_length=least, max_length=most)])
+        pattern = re.compile(trimmed_length_pattern(base, least, most))
+        for text in samples:
+            try:
+                adapter.validate_python(text)
+                accepted = True
+            except ValidationError:
+                accepted = False
+            assert accepted == bool(pattern.match(text)), (base, least, most, text)

@@ -97,6 +97,42 @@ PlainText = Annotated[
 Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
+# A plain text's first and last characters (not whitespace, not control), and those between.
+_EDGE_AND_INNER = {
+    PLAIN_LINE_PATTERN: (r"[^\s\x00-\x1f\x7f-\x9f]", r"[^\x00-\x1f\x7f-\x9f]"),
+    PLAIN_TEXT_PATTERN: (
+        r"[^\s\x00-\x1f\x7f-\x9f]",
+        r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]",
+    ),
+}
+
+
+def trimmed_length_pattern(pattern: str, min_length: int, max_length: int | None) -> str:
+    """``pattern`` (a plain line's or text's) with the length limits counted, as the
+    validators count them, on the text without its surrounding whitespace."""
+    edge, inner = _EDGE_AND_INNER[pattern]
+    most = "" if max_length is None else str(max_length - 2)
+    if max_length == 1:
+        core = edge
+    elif min_length <= 1:
+        core = f"{edge}(?:{inner}{{0,{most}}}{edge})?"
+    else:
+        core = f"{edge}{inner}{{{min_length - 2},{most}}}{edge}"
+    if min_length == 0:
+        core = f"(?:{core})?"
+    return rf"^\s*{core}\s*$"
+
+
+def _trimmed_lengths(variant: dict[str, Any]) -> None:
+    # A plain text's minLength and maxLength would count the whitespace that is trimmed.
+    if variant.get("pattern") in _EDGE_AND_INNER and {"minLength", "maxLength"} & set(variant):
+        variant["pattern"] = trimmed_length_pattern(
+            variant["pattern"], variant.pop("minLength", 0), variant.pop("maxLength", None)
+        )
+    for nested in [*variant.get("anyOf", []), *([variant["items"]] if "items" in variant else [])]:
+        _trimmed_lengths(nested)
+
+
 def _no_nul_in_schema(schema: dict[str, Any]) -> None:
     """Give each free-text property of a body the pattern of the rule ``Input._no_nul``
     enforces: properties with a pattern, a format or a fixed set of values already have a
@@ -126,6 +162,8 @@ class Input(BaseModel):
         json_schema = handler(core_schema)
         schema = handler.resolve_ref_schema(json_schema)
         _no_nul_in_schema(schema)
+        for prop in schema.get("properties", {}).values():
+            _trimmed_lengths(prop)
         for name in cls.not_null_fields:
             prop = schema.get("properties", {}).get(name, {})
             variants = [v for v in prop.pop("anyOf", []) if v.get("type") != "null"]
