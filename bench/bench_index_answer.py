@@ -17,10 +17,8 @@ from __future__ import annotations
 import gc
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -31,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import anyio
 
 from bench.bench_shortcuts import json_call, send_one
-from bench.server import create_database, drop_database
+from bench.server import in_process_database
 
 ANSWERS = int(os.environ.get("BENCH_ANSWERS", "300"))
 WARMUP = 40
@@ -49,7 +47,6 @@ ANSWER = (
 async def run() -> int:
     from app.cli import migrate_and_seed
     from app.core.config import get_settings
-    from app.core.db import get_engine
     from app.core.security import create_token
     from app.inquiries import hooks
     from app.main import create_app
@@ -62,56 +59,53 @@ async def run() -> int:
         for role in ("officer", "integration")
     }
     app = create_app(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            ids = []
-            for _ in range(2 * ANSWERS + WARMUP):
-                status, body = await send_one(
-                    app,
-                    json_call(
-                        "/v1/inquiries",
-                        tokens["integration"],
-                        {
-                            "office_code": "KANWIL-ACEH",
-                            "channel": "webchat",
-                            "channel_message_id": uuid.uuid4().hex,
-                            "requester": {"name": "Pemohon", "email": "pemohon@example.com"},
-                            "subject": "Kiriman tertahan",
-                            "message": QUESTION,
-                        },
-                    ),
-                )
-                assert status == 201, body
-                ids.append(json.loads(body)["id"])
-            indexing = list(hooks._answer_listeners)
-            alone: list[tuple[float, float]] = []
+    async with app.router.lifespan_context(app):
+        ids = []
+        for _ in range(2 * ANSWERS + WARMUP):
+            status, body = await send_one(
+                app,
+                json_call(
+                    "/v1/inquiries",
+                    tokens["integration"],
+                    {
+                        "office_code": "KANWIL-ACEH",
+                        "channel": "webchat",
+                        "channel_message_id": uuid.uuid4().hex,
+                        "requester": {"name": "Pemohon", "email": "pemohon@example.com"},
+                        "subject": "Kiriman tertahan",
+                        "message": QUESTION,
+                    },
+                ),
+            )
+            assert status == 201, body
+            ids.append(json.loads(body)["id"])
+        indexing = list(hooks._answer_listeners)
+        alone: list[tuple[float, float]] = []
 
-            def timed(*args: Any) -> None:
-                wall, cpu = time.perf_counter(), time.process_time()
-                for listener in indexing:
-                    listener(*args)
-                alone.append((time.perf_counter() - wall, time.process_time() - cpu))
+        def timed(*args: Any) -> None:
+            wall, cpu = time.perf_counter(), time.process_time()
+            for listener in indexing:
+                listener(*args)
+            alone.append((time.perf_counter() - wall, time.process_time() - cpu))
 
-            times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
-            gc.collect()
-            gc.freeze()
-            for i, inquiry_id in enumerate(ids):
-                on = (i // 2) % 2 == i % 2  # ABBA
-                hooks._answer_listeners[:] = [timed] if on else []
-                wall, cpu = time.perf_counter(), time.process_time()
-                status, body = await send_one(
-                    app,
-                    json_call(
-                        f"/v1/inquiries/{inquiry_id}/answer", tokens["officer"], {"message": ANSWER}
-                    ),
-                )
-                elapsed = (time.perf_counter() - wall, time.process_time() - cpu)
-                assert status == 200, body
-                if i >= WARMUP:
-                    times[on].append(elapsed)
-            hooks._answer_listeners[:] = indexing
-    finally:
-        get_engine().dispose()
+        times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        gc.collect()
+        gc.freeze()
+        for i, inquiry_id in enumerate(ids):
+            on = (i // 2) % 2 == i % 2  # ABBA
+            hooks._answer_listeners[:] = [timed] if on else []
+            wall, cpu = time.perf_counter(), time.process_time()
+            status, body = await send_one(
+                app,
+                json_call(
+                    f"/v1/inquiries/{inquiry_id}/answer", tokens["officer"], {"message": ANSWER}
+                ),
+            )
+            elapsed = (time.perf_counter() - wall, time.process_time() - cpu)
+            assert status == 200, body
+            if i >= WARMUP:
+                times[on].append(elapsed)
+        hooks._answer_listeners[:] = indexing
 
     def ms(values: list[tuple[float, float]], k: int) -> float:
         return statistics.median(v[k] for v in values) * 1000
@@ -137,23 +131,8 @@ async def run() -> int:
 
 def main() -> int:
     print(f"answers on PostgreSQL, in-process, {ANSWERS} a side, ABBA")
-    name, url = create_database("infodesk_bench_index")
-    storage = tempfile.mkdtemp(prefix="infodesk-bench-index-")
-    os.environ.update(
-        {
-            "INFODESK_ENV": "development",
-            "INFODESK_LOG_LEVEL": "WARNING",
-            "INFODESK_DATABASE_URL": url,
-            "INFODESK_EMBEDDED_WORKER": "false",
-            "INFODESK_STORAGE_DIR": storage,
-            "INFODESK_MAIL_OUTBOX_DIR": storage,
-        }
-    )
-    try:
+    with in_process_database("infodesk_bench_index"):
         return anyio.run(run)
-    finally:
-        drop_database(name)
-        shutil.rmtree(storage, ignore_errors=True)
 
 
 if __name__ == "__main__":

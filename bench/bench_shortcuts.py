@@ -32,10 +32,8 @@ import gc
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,7 +58,7 @@ from app.channels.inbound_router import InboundResultView, _raw_body
 from app.cli import migrate_and_seed
 from app.core.channels import Channel
 from app.core.config import get_settings
-from app.core.db import SessionDep, get_engine, utcnow
+from app.core.db import SessionDep, utcnow
 from app.core.errors import Unauthorized
 from app.core.schemas import Instant
 from app.core.security import (
@@ -81,7 +79,7 @@ from app.sla.schemas import SlaCalculation, SlaResult, WorkingTimeQuery, Working
 from bench.bench_email_in import CORPUS, _fresh
 from bench.bench_inquiries import FILL
 from bench.loadgen import load, request_bytes
-from bench.server import cpu_seconds, create_database, drop_database, running_server
+from bench.server import cpu_seconds, in_process_database, running_server
 
 PAIRS = int(os.environ.get("BENCH_PAIRS", "60"))
 QUEUE_ROWS = 5000
@@ -616,19 +614,7 @@ def main() -> int:
         "(time.process_time)"
     )
     server_cost = http_server_cost()
-    name, url = create_database("infodesk_shortcuts")
-    storage = tempfile.mkdtemp(prefix="infodesk-shortcuts-")
-    os.environ.update(
-        {
-            "INFODESK_ENV": "development",
-            "INFODESK_LOG_LEVEL": "WARNING",
-            "INFODESK_DATABASE_URL": url,
-            "INFODESK_EMBEDDED_WORKER": "false",
-            "INFODESK_STORAGE_DIR": storage,
-            "INFODESK_MAIL_OUTBOX_DIR": storage,
-        }
-    )
-    try:
+    with in_process_database("infodesk_shortcuts") as url:
         get_settings.cache_clear()
         migrate_and_seed()
         engine = create_engine(url)
@@ -646,10 +632,6 @@ def main() -> int:
         app = create_app(settings)
         cases = sys.argv[1:] or ("sla", "bearer", "order", "queue", "email")
         anyio.run(run_all, app, tokens, cases, server_cost)
-    finally:
-        get_engine().dispose()
-        drop_database(name)
-        shutil.rmtree(storage, ignore_errors=True)
     print(f"a shortcut stays when it saves >= {AIM:.0%} of its route's CPU (KEEP), else DROP")
     return 0
 

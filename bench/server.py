@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +43,33 @@ def drop_database(name: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def in_process_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database made for the run, with this process's environment set to
+    serve the application on it in-process (development settings, quiet logs, no worker
+    delivering the outbox, files in a temporary folder); its URL. Dropped afterwards."""
+    from app.core.db import get_engine
+
+    name, url = create_database(prefix)
+    storage = tempfile.mkdtemp(prefix=f"{prefix}-")
+    os.environ.update(
+        {
+            "INFODESK_ENV": "development",
+            "INFODESK_LOG_LEVEL": "WARNING",
+            "INFODESK_DATABASE_URL": url,
+            "INFODESK_EMBEDDED_WORKER": "false",
+            "INFODESK_STORAGE_DIR": storage,
+            "INFODESK_MAIL_OUTBOX_DIR": storage,
+        }
+    )
+    try:
+        yield url
+    finally:
+        get_engine().dispose()
+        drop_database(name)
+        shutil.rmtree(storage, ignore_errors=True)
 
 
 def timed_call(

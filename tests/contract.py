@@ -31,18 +31,6 @@ BASELINE = ROOT / "tests" / "contract-baseline.json"
 POSTGRES_ADMIN_URL = os.environ.get(
     "INFODESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-# Every role at once, so that generated requests get past the rights checks and reach the
-# code behind them; a unit of the office, so that the unit routes answer too.
-ROLES = [
-    "admin",
-    "officer",
-    "coordinator",
-    "supervisor",
-    "integration",
-    "unit",
-    "head",
-    "compliance",
-]
 
 
 @contextmanager
@@ -92,14 +80,15 @@ def server_environment(database_url: str, tmp: Path) -> dict[str, str]:
 def mint_token(env: dict[str, str]) -> str:
     """A token of the server's secret holding every role."""
     code = (
-        "import sys\n"
         "from app.core.config import get_settings\n"
-        "from app.core.security import create_token\n"
-        "print(create_token(get_settings(), sub='contract', roles=sys.argv[1:],"
+        "from app.core.security import Role, create_token\n"
+        # Every role at once, so that generated requests get past the rights checks and
+        # reach the code behind them; a unit of the office, so that unit routes answer too.
+        "print(create_token(get_settings(), sub='contract', roles=list(Role),"
         " office='KANWIL-ACEH', unit='P2'))\n"
     )
     done = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, "-c", code, *ROLES],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         check=True,

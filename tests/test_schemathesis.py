@@ -15,6 +15,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from app.core.security import Role
 from app.main import create_app
 from tests.conftest import TokenFactory
 
@@ -48,17 +49,7 @@ def test_operation_conforms_to_its_schema(
     operation = schemathesis.openapi.from_asgi("/openapi.json", app)[path][method]
     # Every role at once, so that generated requests get past the rights checks and reach
     # the code behind them.
-    everyone = auth(
-        "admin",
-        "officer",
-        "coordinator",
-        "supervisor",
-        "integration",
-        "unit",
-        "head",
-        "compliance",
-        unit="P2",
-    )["Authorization"]
+    everyone = auth(*Role, unit="P2")["Authorization"]
 
     @given(case=operation.as_strategy())
     @settings(max_examples=40, suppress_health_check=list(HealthCheck))
