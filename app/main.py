@@ -195,7 +195,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # connection behind another thread's idle one, and the pool timeout stays a safety net.
     settings = get_settings()
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
+    limiter.total_tokens = settings.request_threads
     # The holiday table takes ~150 ms to build; do it before the first request needs it.
     await run_in_threadpool(indonesian_holidays, SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR + 1)
     # `infodesk serve` delivers the outbox itself unless INFODESK_EMBEDDED_WORKER=false.
@@ -249,9 +249,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy_router)
     install_search()
     app.state.settings = settings
-    # As many request sessions at once as request threads (set in the lifespan).
+    # As many request sessions at once as request threads (whose number the lifespan sets).
     app.state.session_slots = SessionSlots(
-        settings.db_pool_size + settings.db_max_overflow, settings.db_pool_timeout_seconds
+        settings.request_threads, settings.db_pool_timeout_seconds
     )
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)

@@ -171,6 +171,12 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def request_threads(self) -> int:
+        """The threads that run requests, one pooled connection each; as many request
+        sessions are open at once."""
+        return self.db_pool_size + self.db_max_overflow
+
 
 # A secret must carry at least this many bits by the estimate below.
 MIN_SECRET_BITS = 128

@@ -218,7 +218,7 @@ def make_engine(url: str, *, echo: bool = False, timeouts: bool = True) -> Engin
                 {}
                 if in_memory
                 else {
-                    "pool_size": settings.db_pool_size + settings.db_max_overflow,
+                    "pool_size": settings.request_threads,
                     "max_overflow": 0,
                     "pool_timeout": settings.db_pool_timeout_seconds,
                 }
@@ -328,15 +328,16 @@ class SessionSlots:
     def __init__(self, size: int, timeout: float) -> None:
         self.size = size
         self.timeout = timeout
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._free = asyncio.Semaphore(size)
+        # The event loop served and its semaphore, made on the first request of a loop.
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def acquire(self) -> asyncio.Semaphore:
         """Wait for a slot; what to release it on."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # the application serves a new event loop (tests)
-            self._loop, self._free = loop, asyncio.Semaphore(self.size)
-        free = self._free
+        slots = self._slots
+        if slots is None or slots[0] is not loop:  # a new event loop (tests run several)
+            slots = self._slots = (loop, asyncio.Semaphore(self.size))
+        free = slots[1]
         if not free.locked():
             await free.acquire()  # free: no wait, no timer
             return free
