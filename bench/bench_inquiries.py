@@ -14,7 +14,8 @@ blur as it does throughput. Exit status 1 when an aim is missed.
 
 Needs a PostgreSQL server (BENCH_POSTGRES_URL, default the local test server); a database
 is created for the run and dropped afterwards.
-Run: `make bench` or `.venv/bin/python -m bench.bench_inquiries`.
+Run: `make bench` or `.venv/bin/python -m bench.bench_inquiries [intake] [queue] [actions]`
+(all three by default).
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ def _intake(port: int, env: dict[str, str]) -> bool:
     return ok and p99 <= INTAKE_P99_AIM_MS
 
 
-def _queue(port: int, env: dict[str, str], url: str) -> bool:
+def _fill(url: str) -> None:
     engine = create_engine(url)
     started = time.perf_counter()
     with engine.begin() as connection:
@@ -239,6 +240,9 @@ def _queue(port: int, env: dict[str, str], url: str) -> bool:
         f"work queue: {total:,} inquiries in the database "
         f"(filled in {time.perf_counter() - started:.1f} s)"
     )
+
+
+def _queue(port: int, env: dict[str, str]) -> bool:
     token = _token(env, "officer")
     ok = True
     for label, query in (
@@ -344,10 +348,22 @@ def main() -> int:
     )
     # Nothing delivers the outbox on the side while a route is measured.
     os.environ["INFODESK_EMBEDDED_WORKER"] = "false"
+    parts = set(sys.argv[1:]) or {"intake", "queue", "actions"}
+    if parts - {"intake", "queue", "actions"}:
+        print("usage: python -m bench.bench_inquiries [intake] [queue] [actions]")
+        return 2
     name, url = create_database()
     try:
         with running_server(url) as (port, env):
-            results = [_intake(port, env), _queue(port, env, url), _actions(port, env, url)]
+            results = []
+            if "intake" in parts:
+                results.append(_intake(port, env))
+            if parts & {"queue", "actions"}:
+                _fill(url)
+            if "queue" in parts:
+                results.append(_queue(port, env))
+            if "actions" in parts:
+                results.append(_actions(port, env, url))
     finally:
         drop_database(name)
     return 0 if all(results) else 1

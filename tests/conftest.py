@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,10 @@ class _SharedWriter:
 
     async def first_at_once(self, statement: Any, values: dict[str, Any]) -> Any:
         return None  # the test's transaction holds the database: this write would wait
+
+    @asynccontextmanager
+    async def postgres(self) -> AsyncIterator[None]:
+        yield None  # no connection of the loop's own: the same wait
 
     async def aclose(self) -> None:
         pass

@@ -11,7 +11,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -519,9 +519,7 @@ class RawWriter:
         if own is not None:
             own[1].close()
 
-    async def _postgres_at_once(
-        self, engine: Engine, statement: ClauseElement, values: dict[str, Any]
-    ) -> Any:
+    async def _postgres_pool(self, engine: Engine) -> Any:
         from psycopg_pool import AsyncConnectionPool
 
         if self._async_pool is None:
@@ -529,16 +527,34 @@ class RawWriter:
             self._async_pool = AsyncConnectionPool(
                 kwargs={**cparams, "autocommit": True, "options": _postgres_options()},
                 min_size=1,
-                # As many as the engine keeps open: a burst of submissions queues here
+                # As many as the engine keeps open: a burst of writes queues here
                 # (without blocking the loop) instead of going to the thread pool.
                 max_size=get_settings().db_pool_size,
                 timeout=get_settings().db_pool_timeout_seconds,
                 open=False,
             )
             await self._async_pool.open()
+        return self._async_pool
+
+    @asynccontextmanager
+    async def postgres(self) -> AsyncIterator[Any]:
+        """One of the event loop's PostgreSQL connections (psycopg's ``AsyncConnection``,
+        autocommit: each statement is its own transaction unless the caller opens one
+        with ``connection.transaction()``); None on any other database."""
+        engine = self._engine()
+        if engine.dialect.name != "postgresql":
+            yield None
+            return
+        pool = await self._postgres_pool(engine)
+        async with pool.connection() as connection:
+            yield connection
+
+    async def _postgres_at_once(
+        self, engine: Engine, statement: ClauseElement, values: dict[str, Any]
+    ) -> Any:
         compiled = self._statement(engine, statement)
         try:
-            async with self._async_pool.connection() as connection:
+            async with self.postgres() as connection:
                 cursor = await connection.execute(compiled.sql, compiled.parameters(values))
                 return await cursor.fetchone()
         except Exception:

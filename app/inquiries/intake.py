@@ -29,6 +29,7 @@ from app.calendar.cache import CalendarCache
 from app.calendar.engine import CalendarRangeError, WorkingCalendar
 from app.core.channels import Channel
 from app.core.config import get_settings
+from app.core.db import RawWriter
 from app.core.errors import Conflict, InvalidField, Unprocessable
 from app.core.security import Principal
 from app.inquiries import access, texts
@@ -317,10 +318,17 @@ def _pg_statement(
     event: tuple[str, ...],
     acknowledgement: tuple[str, ...] | None,
     outbox: tuple[str, ...] | None,
+    message_first: bool = False,
 ) -> str:
     """The one statement that writes a new inquiry on PostgreSQL (see ``_write_pg``), with
     ``$n`` parameters in the order ``_pg_parameters`` gives them. Its names are the tables'
-    own columns, never input; every value is a bound parameter."""
+    own columns, never input; every value is a bound parameter.
+
+    ``message_first``: the inbound message is inserted first and the inquiry from it, so
+    that a message seen before writes nothing at all, and an inquiry refused by one of its
+    own unique constraints leaves the message without its inquiry, which the foreign key
+    refuses at the statement's end: the statement then fails as a whole. For a statement
+    that is a transaction of its own (``create_inquiry_at_once``)."""
     n = 2  # $1 and $2: the office and its calendar version
 
     def values(columns: tuple[str, ...]) -> str:
@@ -331,26 +339,42 @@ def _pg_statement(
             out.append(f"${n}::json" if column in _JSON_COLUMNS else f"${n}")
         return ", ".join(out)
 
-    def insert_from(table: str, source: str, columns: tuple[str, ...]) -> str:
-        names = ", ".join(columns)
-        return f"INSERT INTO {table} ({names}) SELECT {values(columns)} FROM {source}"  # noqa: S608
+    def insert(table: str, columns: tuple[str, ...]) -> tuple[str, str]:
+        return f"INSERT INTO {table} ({', '.join(columns)})", f"SELECT {values(columns)}"
 
     inquiry_id = f"${3 + inquiry.index('id')}"
-    parts = [
-        "ok AS (SELECT FROM office WHERE code = $1 AND active AND calendar_version = $2)",
-        f"i AS ({insert_from('inquiry', 'ok', inquiry)} ON CONFLICT DO NOTHING RETURNING id)",
-        f"m AS ({insert_from('inquiry_message', 'i', message)} "
-        f"ON CONFLICT ({', '.join(_MESSAGE_KEY)}) DO NOTHING RETURNING id)",
-        f"e AS ({insert_from('inquiry_event', 'm', event)})",
-    ]
+    # Placeholders are numbered in _pg_parameters' order, whatever the order of the parts.
+    inquiry_sql, message_sql, event_sql = (
+        insert("inquiry", inquiry),
+        insert("inquiry_message", message),
+        insert("inquiry_event", event),
+    )
+    key = f"ON CONFLICT ({', '.join(_MESSAGE_KEY)}) DO NOTHING RETURNING id"
+    ok = "ok AS (SELECT FROM office WHERE code = $1 AND active AND calendar_version = $2)"
+    if message_first:
+        parts = [
+            ok,
+            f"m AS ({message_sql[0]} {message_sql[1]} FROM ok {key})",
+            f"i AS ({inquiry_sql[0]} {inquiry_sql[1]} FROM m ON CONFLICT DO NOTHING RETURNING id)",
+        ]
+        written = "i"
+    else:
+        parts = [
+            ok,
+            f"i AS ({inquiry_sql[0]} {inquiry_sql[1]} FROM ok ON CONFLICT DO NOTHING RETURNING id)",
+            f"m AS ({message_sql[0]} {message_sql[1]} FROM i {key})",
+        ]
+        written = "m"
+    parts.append(f"e AS ({event_sql[0]} {event_sql[1]} FROM {written})")
     if documents:
         rows = ", ".join(f"({values(('type', 'number', 'legacy'))})" for _ in range(documents))
         parts.append(
             "d AS (INSERT INTO inquiry_document (inquiry_id, type, number, legacy) "  # noqa: S608
-            f"SELECT {inquiry_id}, v.t, v.n, v.l FROM m, (VALUES {rows}) AS v (t, n, l))"
+            f"SELECT {inquiry_id}, v.t, v.n, v.l FROM {written}, (VALUES {rows}) AS v (t, n, l))"
         )
     if acknowledgement is not None and outbox is not None:
-        parts.append(f"a AS ({insert_from('inquiry_message', 'm', acknowledgement)} RETURNING id)")
+        ack = insert("inquiry_message", acknowledgement)
+        parts.append(f"a AS ({ack[0]} {ack[1]} FROM {written} RETURNING id)")
         parts.append(
             f"o AS (INSERT INTO outbox_message ({', '.join(outbox)}, message_id) "  # noqa: S608
             f"SELECT {values(outbox)}, a.id FROM a)"
@@ -461,6 +485,7 @@ def create_inquiry(
     data: InquiryCreate,
     idempotency_key: str | None,
     now: datetime,
+    maybe_written: uuid.UUID | None = None,
 ) -> Posted:
     """Record a new inquiry; ``created`` is False when it had been posted before (same
     channel message id in the office, or the caller's same idempotency key).
@@ -471,9 +496,17 @@ def create_inquiry(
     for the other transaction, then yields), and the rare loser removes the one row it
     wrote and answers with the winner's inquiry. On PostgreSQL the rows go in one
     statement that also verifies the office's calendar version the due time was computed
-    on, so the office row needs no read of its own while the cached calendar is current."""
+    on, so the office row needs no read of its own while the cached calendar is current.
+
+    ``maybe_written``: the id of an inquiry that ``create_inquiry_at_once`` may have
+    committed before its connection failed; if it is there, it is this post's."""
     access.ensure_office_staff(principal, data.office_code)
     access.ensure_channel(principal, data.channel)
+    if maybe_written is not None:
+        written_before = session.get(Inquiry, maybe_written)
+        if written_before is not None:
+            earlier = _earlier(session, calendars, policies, principal, written_before, now)
+            return Posted(earlier.receipt, created=True)
     postgres = session.get_bind().dialect.name == "postgresql"
     known = calendars.known(data.office_code) if postgres else None
     try:
@@ -536,6 +569,94 @@ def create_inquiry(
         )
         return Posted(receipt, created=True, message_id=written.message_id)
     raise Conflict("Could not record the inquiry; try again.")
+
+
+async def create_inquiry_at_once(
+    *,
+    writer: RawWriter,
+    calendars: CalendarCache,
+    policies: PolicyCache,
+    principal: Principal,
+    data: InquiryCreate,
+    idempotency_key: str | None,
+    now: datetime,
+) -> tuple[Posted | None, uuid.UUID | None]:
+    """``create_inquiry`` on the event loop, in the common case: PostgreSQL, the office's
+    calendar and the policies in memory, a new message. The rows go in ``_pg_statement``
+    (``message_first``) on one of the loop's own connections, a transaction of its own
+    (the request's only one), with the same checks: the office active and its calendar
+    the version the due time was computed on, the inquiry and its message refused by
+    their unique constraints.
+
+    The first value is None when the loop cannot decide: another database, a cache to
+    fill, a refusal to explain, a message or key seen before, a failure. Then the caller
+    runs ``create_inquiry``, which decides as always, with the second value as
+    ``maybe_written``: the id of an inquiry that may have been committed when the
+    connection failed. What this saves, measured with `python -m bench.bench_inquiries`:
+    docs/performance.md (*Intake*)."""
+    access.ensure_office_staff(principal, data.office_code)
+    access.ensure_channel(principal, data.channel)
+    known = calendars.known(data.office_code)
+    policy_record = policies.peek(data.office_code, data.channel)
+    if known is None or policy_record is None or writer.dialect_name() != "postgresql":
+        return None, None
+    if data.channel == Channel.email and data.requester.email is None:
+        return None, None
+    if data.received_at is not None and data.received_at > now + _FUTURE_TOLERANCE:
+        return None, None
+    received_at = data.received_at or now
+    calendar, version = known
+    policy = policies.engine_policy(policy_record)
+    try:
+        due = compute_due(calendar, policy, received_at)
+        risk = at_risk_at(calendar, policy, due.due_at)
+    except CalendarRangeError:
+        return None, None
+    rows = _rows(
+        data,
+        principal,
+        idempotency_key,
+        policy_record,
+        calendar.tz.key,
+        received_at,
+        due.due_at,
+        risk,
+        now,
+    )
+    inquiry_id = rows.inquiry["id"]
+    statement = _pg_statement(
+        tuple(rows.inquiry),
+        tuple(rows.message),
+        len(rows.documents),
+        tuple(rows.event),
+        None if rows.acknowledgement is None else tuple(rows.acknowledgement),
+        None if rows.outbox is None else tuple(rows.outbox),
+        message_first=True,
+    )
+    try:
+        async with writer.postgres() as connection:
+            if connection is None:
+                return None, None
+            async with psycopg.AsyncRawCursor(connection) as cursor:
+                await cursor.execute(statement, _pg_parameters(rows, version))
+                row = await cursor.fetchone()
+    except psycopg.errors.ForeignKeyViolation:
+        return None, None  # the inquiry was refused: nothing was written
+    except Exception:
+        return None, inquiry_id
+    if row is None or not all(row[:2]) or row[2] is None:
+        return None, None  # nothing was written
+    receipt = InquiryReceipt(
+        id=inquiry_id,
+        reference=rows.inquiry["reference"],
+        office_code=data.office_code,
+        channel=data.channel,
+        status=Status.new,
+        received_at=received_at,
+        sla=_sla_view(calendar, policy, policy_record.code, due, risk, now),
+        etag=etag_of(inquiry_id, 1),
+    )
+    return Posted(receipt, created=True, message_id=row[2]), None
 
 
 def _same_inquiry(seen: Inquiry | None, inquiry: Inquiry) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
@@ -176,7 +178,7 @@ def _workflow(
         **problem_responses(401, 403, 404, 409, 422, errors=[MessageIdReused, ChannelNotAllowed]),
     },
 )
-def create_inquiry(
+async def create_inquiry(
     data: InquiryCreate,
     request: Request,
     session: SessionDep,
@@ -195,15 +197,31 @@ def create_inquiry(
     """Record a question from the public (integration or officer). Idempotent: the same
     channel message id, or `Idempotency-Key`, returns the existing inquiry with 200."""
     calendars, policies = _caches(request)
-    posted = intake.create_inquiry(
-        session=session,
+    now = utcnow()
+    # The common case on the event loop; whatever it cannot decide, in the thread pool.
+    posted, maybe_written = await intake.create_inquiry_at_once(
+        writer=request.app.state.raw_writer,
         calendars=calendars,
         policies=policies,
         principal=principal,
         data=data,
         idempotency_key=idempotency_key,
-        now=utcnow(),
+        now=now,
     )
+    if posted is None:
+        posted = await run_in_threadpool(
+            partial(
+                intake.create_inquiry,
+                session=session,
+                calendars=calendars,
+                policies=policies,
+                principal=principal,
+                data=data,
+                idempotency_key=idempotency_key,
+                now=now,
+                maybe_written=maybe_written,
+            )
+        )
     receipt = posted.receipt
     if not posted.created:
         response.status_code = status.HTTP_200_OK

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import pytest
@@ -86,17 +86,27 @@ def test_parallel_escalations_get_consecutive_numbers(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fresh", [True, False], ids=["fresh", "warm"])
 def test_parallel_posts_of_one_message_make_one_inquiry(
-    live_client: TestClient, auth: TokenFactory, office: str
+    live_client: TestClient, auth: TokenFactory, office: str, fresh: bool
 ) -> None:
+    """Fresh: a new application instance with empty caches, so that on PostgreSQL the
+    first posts take the thread pool's path (which fills the office's calendar) and race
+    the later ones, which take the event loop's one statement. Warm: the office's
+    calendar is in memory, and all of them race on the event loop."""
     integration = auth("integration", office=office)
     body = new_inquiry(office_code=office, channel_message_id=f"{office}-same")
-    responses = _all_at_once(
-        [
-            (lambda: live_client.post("/v1/inquiries", json=body, headers=integration))
-            for _ in range(PARALLEL)
-        ]
-    )
+    with (
+        TestClient(create_app(), raise_server_exceptions=False)
+        if fresh
+        else nullcontext(live_client)
+    ) as client:
+        responses = _all_at_once(
+            [
+                (lambda: client.post("/v1/inquiries", json=body, headers=integration))
+                for _ in range(PARALLEL)
+            ]
+        )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * (PARALLEL - 1) + [201], [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
@@ -104,6 +114,44 @@ def test_parallel_posts_of_one_message_make_one_inquiry(
         "/v1/inquiries", params={"office_code": office}, headers=auth("officer", office=office)
     )
     assert len(listed.json()["items"]) == 1
+
+
+def test_retried_posts_write_nothing_more(
+    live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    """Retries by message id and by Idempotency-Key, and a message id reused for another
+    text, through the committed path (on PostgreSQL, the event loop's statement, which
+    must leave no row of a refused post behind)."""
+    integration = auth("integration", office=office)
+    officer = auth("officer", office=office)
+
+    def post(body: dict[str, Any], **headers: str) -> Any:
+        return live_client.post("/v1/inquiries", json=body, headers={**integration, **headers})
+
+    by_id = new_inquiry(office_code=office, channel_message_id=f"{office}-retry")
+    by_key = new_inquiry(office_code=office, channel_message_id=None)
+    first, keyed = post(by_id), post(by_key, **{"Idempotency-Key": "retry-1"})
+    assert (first.status_code, keyed.status_code) == (201, 201), (first.text, keyed.text)
+    for _ in range(3):
+        again = post(by_id)
+        assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+        again = post(by_key, **{"Idempotency-Key": "retry-1"})
+        assert (again.status_code, again.json()["id"]) == (200, keyed.json()["id"])
+    reused = post({**by_id, "message": "Pertanyaan lain"})
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["code"] == "message_id_reused"
+    other_request = post({**by_key, "message": "Lain"}, **{"Idempotency-Key": "retry-1"})
+    assert other_request.status_code == 422, other_request.text
+
+    listed = live_client.get("/v1/inquiries", params={"office_code": office}, headers=officer)
+    assert sorted(i["id"] for i in listed.json()["items"]) == sorted(
+        [first.json()["id"], keyed.json()["id"]]
+    )
+    for posted in (first, keyed):
+        detail = live_client.get(f"/v1/inquiries/{posted.json()['id']}", headers=officer)
+        assert [m["kind"] for m in detail.json()["messages"]] == ["request", "acknowledgement"]
+        events = live_client.get(f"/v1/inquiries/{posted.json()['id']}/events", headers=officer)
+        assert [e["action"] for e in events.json()["items"]] == ["created"]
 
 
 def test_a_failing_request_leaves_nothing_behind(
@@ -439,3 +487,40 @@ def test_intake_follows_an_office_changed_by_another_process(
         refused = post("closed")
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["pointer"] == "#/office_code"
+
+
+def test_intake_survives_losing_the_event_loops_connections(
+    live_client: TestClient, auth: TokenFactory, office: str
+) -> None:
+    """The database drops every connection (a restart, a failover): the next post, whose
+    statement on the event loop's connection fails, is recorded once by the thread pool's
+    path, and the posts after it run on new connections."""
+    from sqlalchemy import text
+
+    from app.core import db
+
+    if db.get_engine().dialect.name != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    integration = auth("integration", office=office)
+    officer = auth("officer", office=office)
+
+    def post(message_id: str) -> Any:
+        body = new_inquiry(office_code=office, channel_message_id=f"{office}-{message_id}")
+        return live_client.post("/v1/inquiries", json=body, headers=integration)
+
+    # The first post fills the office's calendar; the second opens the loop's connections.
+    assert [post("before").status_code, post("warm").status_code] == [201, 201]
+    with db.get_engine().connect() as other:
+        dropped = other.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert dropped >= 1
+    posted = [post("lost"), post("after")]
+    assert [p.status_code for p in posted] == [201, 201], [p.text for p in posted]
+    listed = live_client.get("/v1/inquiries", params={"office_code": office}, headers=officer)
+    assert len(listed.json()["items"]) == 4
+    detail = live_client.get(f"/v1/inquiries/{posted[0].json()['id']}", headers=officer)
+    assert [m["kind"] for m in detail.json()["messages"]] == ["request", "acknowledgement"]
