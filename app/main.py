@@ -24,7 +24,13 @@ from app.channels.outbox_router import router as outbox_router
 from app.channels.webhooks_router import router as webhooks_router
 from app.channels.worker import BackgroundWorker
 from app.core.config import Settings, get_settings
-from app.core.db import RawWriter, SessionSlots, session_factory, write_session
+from app.core.db import (
+    RawWriter,
+    SessionSlots,
+    request_session,
+    session_factory,
+    write_session,
+)
 from app.core.errors import PROBLEM_JSON, FieldError, Problem, install_error_handlers
 from app.core.gate import RowGate
 from app.core.logging import configure_logging
@@ -231,11 +237,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # for by other systems all day long, the probes only every few seconds.
     app.include_router(sla_router)
     app.include_router(ops_router)
+    # The desk's own traffic: intake from every channel, the officers' queue and actions.
+    app.include_router(inquiries_router)
     # Survey submissions come in bursts after answers go out, from requesters' phones.
     app.include_router(survey_router)
     app.include_router(offices_router)
     app.include_router(calendar_router)
-    app.include_router(inquiries_router)
     app.include_router(public_router)
     app.include_router(inbound_router)
     app.include_router(mailboxes_router)
@@ -256,6 +263,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.calendars = CalendarCache(settings.calendar_cache_seconds)
     app.state.policies = PolicyCache(settings.calendar_cache_seconds)
     app.state.session_factory = session_factory
+    # A request's session where an endpoint opens it itself (app.core.db.request_session).
+    app.state.request_session = request_session
     app.state.write_session = write_session
     app.state.raw_writer = RawWriter()
     app.state.row_gate = RowGate()

@@ -193,9 +193,19 @@ def app(session: Session) -> Iterator[FastAPI]:
     def _shared_session() -> Iterator[Session]:
         yield session
 
+    @asynccontextmanager
+    async def _request_session(_request: Any) -> AsyncIterator[Session]:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
     application.dependency_overrides[core_db.get_session] = _test_session
     application.state.session_factory = _shared_session
     application.state.write_session = _shared_session
+    application.state.request_session = _request_session
     application.state.raw_writer = _SharedWriter(session)
     yield application
     application.dependency_overrides.clear()

@@ -351,13 +351,16 @@ class SessionSlots:
         return free
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session for one request: committed when the endpoint succeeds, else rolled back.
+@asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request: committed when the block succeeds, else rolled back.
 
     The request first waits for a slot (``SessionSlots``). Opening a session does no
     I/O, so it is opened on the event loop; the database is first used by the endpoint
     (a synchronous one, in the thread pool), and the commit or rollback runs in the
-    thread pool too, and only when a transaction was begun."""
+    thread pool too, and only when a transaction was begun. ``get_session`` is the
+    dependency; an endpoint that needs a session only on some of its paths opens one
+    here, where it needs it."""
     slot = await request.app.state.session_slots.acquire()
     try:
         engine = get_engine()
@@ -381,6 +384,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
     finally:
         slot.release()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session (``request_session``) as a dependency."""
+    async with request_session(request) as session:
+        yield session
 
 
 async def _end_in_thread(session: Session, *, commit: bool) -> None:

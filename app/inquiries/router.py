@@ -48,10 +48,10 @@ from app.inquiries.workflow import Workflow, etag, load
 from app.offices.units import UnknownUnit
 from app.sla.policies import PolicyCache
 
-# Writes on one inquiry wait for their turn on the event loop, not in a worker thread.
-router = APIRouter(
-    prefix="/v1/inquiries",
-    tags=["inquiries"],
+# The collection: intake and the work queue.
+router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
+# One inquiry: writes on it wait for their turn on the event loop, not in a worker thread.
+inquiry_router = APIRouter(
     dependencies=[Depends(row_gate("inquiry", "inquiry_id"), scope="function")],
 )
 
@@ -181,7 +181,6 @@ def _workflow(
 async def create_inquiry(
     data: InquiryCreate,
     request: Request,
-    session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
     idempotency_key: Annotated[
@@ -209,19 +208,20 @@ async def create_inquiry(
         now=now,
     )
     if posted is None:
-        posted = await run_in_threadpool(
-            partial(
-                intake.create_inquiry,
-                session=session,
-                calendars=calendars,
-                policies=policies,
-                principal=principal,
-                data=data,
-                idempotency_key=idempotency_key,
-                now=now,
-                maybe_written=maybe_written,
+        async with request.app.state.request_session(request) as session:
+            posted = await run_in_threadpool(
+                partial(
+                    intake.create_inquiry,
+                    session=session,
+                    calendars=calendars,
+                    policies=policies,
+                    principal=principal,
+                    data=data,
+                    idempotency_key=idempotency_key,
+                    now=now,
+                    maybe_written=maybe_written,
+                )
             )
-        )
     receipt = posted.receipt
     if not posted.created:
         response.status_code = status.HTTP_200_OK
@@ -273,7 +273,7 @@ def list_inquiries(
     return queries.page(_viewer(request, session, principal), rows, next_cursor)
 
 
-@router.get(
+@inquiry_router.get(
     "/{inquiry_id}",
     summary="Get an inquiry",
     response_model=InquiryDetail,
@@ -291,7 +291,7 @@ def get_inquiry(
     return _detail(request, session, principal, inquiry, response)
 
 
-@router.get(
+@inquiry_router.get(
     "/{inquiry_id}/events",
     summary="The audit trail of an inquiry",
     response_model=EventList,
@@ -305,7 +305,7 @@ def get_events(
     return EventList(items=queries.events(session, inquiry))
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/messages",
     summary="Relay the requester's follow-up",
     status_code=status.HTTP_201_CREATED,
@@ -364,7 +364,7 @@ def _action_result(
     return _detail(request, session, principal, workflow.inquiry, response)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/assign",
     summary="Assign an inquiry",
     response_model=InquiryDetail,
@@ -385,7 +385,7 @@ def assign(
     return _action_result(request, session, principal, workflow, response)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/request-info",
     summary="Ask the requester for missing data",
     response_model=InquiryDetail,
@@ -406,7 +406,7 @@ def request_info(
     return _action_result(request, session, principal, workflow, response)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/consultations",
     summary="Consult a coordinator, supervisor or unit",
     status_code=status.HTTP_201_CREATED,
@@ -430,7 +430,7 @@ def consult(
     return queries.consultation_view(c)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/consultations/{consultation_id}/reply",
     summary="Answer a consultation",
     response_model=ConsultationView,
@@ -454,7 +454,7 @@ def reply(
     return queries.consultation_view(consultation)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/answer",
     summary="Answer the requester",
     response_model=InquiryDetail,
@@ -479,7 +479,7 @@ def answer(
     return _action_result(request, session, principal, workflow, response)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/escalate",
     summary="Escalate to a related unit",
     response_model=InquiryDetail,
@@ -501,7 +501,7 @@ def escalate(
     return _action_result(request, session, principal, workflow, response)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/resolve",
     summary="Resolve an escalated ticket",
     response_model=InquiryDetail,
@@ -522,7 +522,7 @@ def resolve(
     return _action_result(request, session, principal, workflow, response)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/close",
     summary="Close an inquiry",
     response_model=InquiryDetail,
@@ -542,7 +542,7 @@ def close(
     return _action_result(request, session, principal, workflow, response)
 
 
-@router.post(
+@inquiry_router.post(
     "/{inquiry_id}/reopen",
     summary="Reopen a closed inquiry",
     response_model=InquiryDetail,
@@ -560,3 +560,7 @@ def reopen(
     workflow = _workflow(request, session, principal, inquiry_id)
     workflow.reopen(if_match)
     return _action_result(request, session, principal, workflow, response)
+
+
+# Under the collection's prefix and tag.
+router.include_router(inquiry_router)
