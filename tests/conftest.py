@@ -164,6 +164,9 @@ class _SharedWriter:
     async def postgres(self) -> AsyncIterator[None]:
         yield None  # no connection of the loop's own: the same wait
 
+    async def rows_at_once(self, statement: Any) -> None:
+        return None  # reads go through the shared session, which sees its writes
+
     async def aclose(self) -> None:
         pass
 

@@ -10,6 +10,7 @@ import asyncio
 import threading
 import time
 import weakref
+from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
@@ -439,6 +441,62 @@ class RawStatement:
         return converted
 
 
+class _CompiledRead:
+    """A select compiled for PostgreSQL, with its columns' conversions and a row type
+    that names them."""
+
+    def __init__(self, statement: Select[Any], engine: Engine, key: Any) -> None:
+        # With its cache key, as SQLAlchemy compiles for its cache: the parameters of
+        # a statement of the same shape are then found by their place in the key.
+        compiled: Compiled = statement.compile(dialect=engine.dialect, cache_key=key)
+        self.compiled = compiled
+        self.sql = str(compiled)
+        self.processors = {
+            name: processor
+            for name, bind in compiled.binds.items()  # type: ignore[attr-defined]
+            if (processor := bind.type.bind_processor(engine.dialect)) is not None
+        }
+        self.expanding = {
+            name
+            for name, bind in compiled.binds.items()  # type: ignore[attr-defined]
+            if bind.expanding
+        }
+        columns = list(statement.selected_columns)
+        self.row: Any = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
+        self.conversions = [
+            (i, processor)
+            for i, c in enumerate(columns)
+            if (processor := c.type.result_processor(engine.dialect, None)) is not None
+        ]
+
+    def statement(self, bound: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """The SQL and its parameters for the values ``bound`` (the cache key's)."""
+        values = self.compiled.construct_params(extracted_parameters=bound) or {}
+        for name, processor in self.processors.items():
+            if name in values:
+                value = values[name]
+                values[name] = (
+                    [processor(v) for v in value] if name in self.expanding else processor(value)
+                )
+        if not self.expanding:
+            return self.sql, dict(values)
+        # IN lists: one parameter per element, as SQLAlchemy's execution renders them.
+        expanded = self.compiled._process_parameters_for_postcompile(values)  # type: ignore[attr-defined]
+        return expanded.statement, expanded.parameters
+
+    def rows(self, fetched: list[tuple[Any, ...]]) -> list[Any]:
+        make, conversions = self.row._make, self.conversions
+        if not conversions:
+            return [make(r) for r in fetched]
+        out = []
+        for r in fetched:
+            values = list(r)
+            for i, processor in conversions:
+                values[i] = processor(values[i])
+            out.append(make(values))
+        return out
+
+
 class RawWriter:
     """Runs single statements, each in a transaction of its own (``run_raw``), on the
     process's engine; each statement is compiled once per engine."""
@@ -450,6 +508,8 @@ class RawWriter:
         # pool.
         self._own: tuple[Engine, Any] | None = None
         self._async_pool: Any = None
+        # Reads by the key of their shape (``rows_at_once``).
+        self._reads: dict[Any, _CompiledRead] = {}
 
     def dialect_name(self) -> str:
         """The database's dialect: ``sqlite`` or ``postgresql``."""
@@ -557,6 +617,33 @@ class RawWriter:
         pool = await self._postgres_pool(engine)
         async with pool.connection() as connection:
             yield connection
+
+    async def rows_at_once(self, statement: Select[Any]) -> list[Any] | None:
+        """The rows of a read on one of the event loop's PostgreSQL connections, with
+        attributes named after the columns and the columns' own conversions (as
+        SQLAlchemy gives them); None on any other database, and when the read fails:
+        the caller then reads through its session, where the failure is reported.
+
+        The statement is compiled once per shape (SQLAlchemy's cache key, as its own
+        compiled cache does), so a read built for each request costs its cache key."""
+        engine = self._engine()
+        if engine.dialect.name != "postgresql":
+            return None
+        key = statement._generate_cache_key()
+        if key is None:
+            return None
+        read = self._reads.get(key.key)
+        if read is None:
+            if len(self._reads) > 500:
+                self._reads.clear()
+            read = self._reads[key.key] = _CompiledRead(statement, engine, key)
+        sql, parameters = read.statement(key.bindparams)
+        try:
+            async with self.postgres() as connection, connection.cursor() as cursor:
+                await cursor.execute(sql, parameters)
+                return read.rows(await cursor.fetchall())
+        except Exception:
+            return None
 
     async def _postgres_at_once(
         self, engine: Engine, statement: ClauseElement, values: dict[str, Any]

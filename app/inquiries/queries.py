@@ -6,16 +6,20 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, not_, or_
+from sqlalchemy import select as sql_select
+from sqlalchemy.sql.selectable import Select
 from sqlmodel import Session, col, select
 
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import WorkingCalendar
 from app.core.channels import Channel
+from app.core.db import RawWriter
 from app.core.errors import InvalidField, NotFound
 from app.core.security import Principal, Role
 from app.inquiries import access, hooks
@@ -67,7 +71,7 @@ class Viewer:
 
     def __init__(
         self,
-        session: Session,
+        session: Session | None,
         calendars: CalendarCache,
         policies: PolicyCache,
         principal: Principal,
@@ -81,18 +85,39 @@ class Viewer:
         # A page holds many inquiries of few offices and policies.
         self._clocks: dict[tuple[str, str], tuple[WorkingCalendar, SlaPolicy]] = {}
 
+    def _db(self) -> Session:
+        # Only a page whose clocks came from memory is built without a session.
+        assert self.session is not None, "this view reads the database"
+        return self.session
+
     def _clock_inputs(self, inquiry: Inquiry) -> tuple[WorkingCalendar, SlaPolicy]:
         key = (inquiry.office_code, inquiry.policy_code)
         found = self._clocks.get(key)
         if found is None:
+            session = self._db()
             record = self.policies.resolve(
-                self.session, inquiry.office_code, Channel(inquiry.channel), inquiry.policy_code
+                session, inquiry.office_code, Channel(inquiry.channel), inquiry.policy_code
             )
             found = self._clocks[key] = (
-                self.calendars.get(self.session, inquiry.office_code),
+                self.calendars.get(session, inquiry.office_code),
                 self.policies.engine_policy(record),
             )
         return found
+
+    def clocks_in_memory(self, rows: Sequence[Any]) -> bool:
+        """Take the calendars and policies of ``rows`` from the caches, without the
+        database; False when one of them must be read first (then the page is built
+        with a session)."""
+        for row in rows:
+            key = (row.office_code, row.policy_code)
+            if key in self._clocks:
+                continue
+            record = self.policies.peek(row.office_code, Channel(row.channel), row.policy_code)
+            calendar = self.calendars.peek(row.office_code)
+            if record is None or calendar is None:
+                return False
+            self._clocks[key] = (calendar, self.policies.engine_policy(record))
+        return True
 
     def sla(self, inquiry: Inquiry) -> SlaView:
         """The inquiry's SLA clock now."""
@@ -112,9 +137,7 @@ class Viewer:
 
     def requester(self, inquiry: Inquiry, *, in_list: bool) -> RequesterView:
         """The requester, NIK and NPWP masked in lists and for roles that do not need them."""
-        full = not in_list and access.may_read_identity_numbers(
-            self.session, self.principal, inquiry
-        )
+        full = not in_list and access.may_read_identity_numbers(self._db(), self.principal, inquiry)
         return RequesterView(
             name=inquiry.requester_name,
             email=inquiry.requester_email,
@@ -146,13 +169,13 @@ class Viewer:
         """A document; numbers that contain a tax number are masked like the requester's."""
         number = document.number
         if document.type in access.IDENTITY_DOCUMENTS and not access.may_read_identity_numbers(
-            self.session, self.principal, inquiry
+            self._db(), self.principal, inquiry
         ):
             number = access.mask(number) or ""
         return DocumentView(type=document.type, number=number, legacy=document.legacy)
 
     def _parts(self, inquiry: Inquiry) -> Parts:
-        session = self.session
+        session = self._db()
         return Parts(
             documents=list(
                 session.exec(
@@ -315,70 +338,149 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[datetime, uuid.UUID]:
         raise invalid from exc
 
 
-def list_inquiries(
-    *,
-    session: Session,
-    principal: Principal,
-    now: datetime,
-    status: list[Status] | None = None,
-    office_code: str | None = None,
-    channel: Channel | None = None,
-    assignee: str | None = None,
-    sla_state: str | None = None,
-    due_before: datetime | None = None,
-    q: str | None = None,
-    sort: Sort = "due_at",
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[Inquiry], str | None]:
-    """A page of the inquiries the caller may see, filtered, by due time or newest first."""
+@dataclass(frozen=True, slots=True)
+class QueueQuery:
+    """The work queue's filters, order and page."""
+
+    status: list[Status] | None = None
+    office_code: str | None = None
+    channel: Channel | None = None
+    assignee: str | None = None
+    sla_state: str | None = None
+    due_before: datetime | None = None
+    q: str | None = None
+    sort: Sort = "due_at"
+    limit: int = 50
+    cursor: str | None = None
+
+
+# What a page shows of each inquiry: its summary and its clock, no more.
+QUEUE_COLUMNS = tuple(
+    getattr(Inquiry.__table__.c, name)  # type: ignore[attr-defined]
+    for name in (
+        "id",
+        "reference",
+        "office_code",
+        "channel",
+        "status",
+        "subject",
+        "requester_name",
+        "requester_email",
+        "requester_phone",
+        "requester_handle",
+        "requester_nik",
+        "requester_npwp",
+        "requester_organization",
+        "assignee",
+        "received_at",
+        "ticket_number",
+        "escalated_unit_code",
+        "policy_code",
+        "due_at",
+        "at_risk_at",
+        "paused_working_seconds",
+        "awaiting_since",
+        "sla_outcome",
+        "first_response_at",
+        "version",
+    )
+)
+
+
+def queue_statement(
+    principal: Principal, now: datetime, query: QueueQuery, text: Any = None
+) -> Select[Any]:
+    """The select of a page of the inquiries the caller may see (``QUEUE_COLUMNS``),
+    filtered, by due time or newest first, one row more than the page to tell whether
+    another follows. ``text``: the condition for ``query.q`` (``hooks.text_condition``),
+    which needs the session."""
     access.ensure_may_list(principal)
-    query = select(Inquiry)
+    statement: Select[Any] = sql_select(*QUEUE_COLUMNS)
     scope = access.readable(principal)
     if scope is not None:
-        query = query.where(scope)
-    if office_code is not None:
-        query = query.where(Inquiry.office_code == office_code)
-    if status:
-        query = query.where(col(Inquiry.status).in_([s.value for s in status]))
-    if channel is not None:
-        query = query.where(Inquiry.channel == channel.value)
-    if assignee is not None:
-        query = query.where(Inquiry.assignee == (principal.sub if assignee == "me" else assignee))
-    if due_before is not None:
-        query = query.where(Inquiry.due_at < due_before)
-    if sla_state is not None:
-        query = query.join(
+        statement = statement.where(scope)
+    if query.office_code is not None:
+        statement = statement.where(col(Inquiry.office_code) == query.office_code)
+    if query.status:
+        statement = statement.where(col(Inquiry.status).in_([s.value for s in query.status]))
+    if query.channel is not None:
+        statement = statement.where(col(Inquiry.channel) == query.channel.value)
+    if query.assignee is not None:
+        assignee = principal.sub if query.assignee == "me" else query.assignee
+        statement = statement.where(col(Inquiry.assignee) == assignee)
+    if query.due_before is not None:
+        statement = statement.where(col(Inquiry.due_at) < query.due_before)
+    if query.sla_state is not None:
+        statement = statement.join(
             SlaPolicyRecord, col(SlaPolicyRecord.code) == col(Inquiry.policy_code)
-        ).where(sla_condition(sla_state, now))
-    if q:
-        # The full-text index (app.search): words in any of their forms, personal data
-        # never matched.
-        only = office_code or (
-            principal.office
-            if not principal.cross_office and Role.unit not in principal.roles
-            else None
-        )
-        query = query.where(hooks.text_condition(session, q, only))
+        ).where(sla_condition(query.sla_state, now))
+    if text is not None:
+        statement = statement.where(text)
+    sort = query.sort
     key = col(Inquiry.due_at) if sort == "due_at" else col(Inquiry.received_at)
-    if cursor is not None:
-        value, last_id = _decode_cursor(cursor, sort)
+    if query.cursor is not None:
+        value, last_id = _decode_cursor(query.cursor, sort)
         if sort == "due_at":
-            query = query.where(or_(key > value, and_(key == value, col(Inquiry.id) > last_id)))
+            statement = statement.where(
+                or_(key > value, and_(key == value, col(Inquiry.id) > last_id))
+            )
         else:
-            query = query.where(or_(key < value, and_(key == value, col(Inquiry.id) < last_id)))
+            statement = statement.where(
+                or_(key < value, and_(key == value, col(Inquiry.id) < last_id))
+            )
     if sort == "due_at":
-        query = query.order_by(key, col(Inquiry.id))
+        statement = statement.order_by(key, col(Inquiry.id))
     else:
-        query = query.order_by(key.desc(), col(Inquiry.id).desc())
-    rows = list(session.exec(query.limit(limit + 1)))
+        statement = statement.order_by(key.desc(), col(Inquiry.id).desc())
+    return statement.limit(query.limit + 1)
+
+
+def _text(session: Session, principal: Principal, query: QueueQuery) -> Any:
+    """The condition for ``query.q``: the full-text index (app.search), words in any of
+    their forms, personal data never matched."""
+    if not query.q:
+        return None
+    only = query.office_code or (
+        principal.office
+        if not principal.cross_office and Role.unit not in principal.roles
+        else None
+    )
+    return hooks.text_condition(session, query.q, only)
+
+
+def page(viewer: Viewer, rows: Sequence[Any], query: QueueQuery) -> InquiryPage:
+    """The list response from the rows of ``queue_statement``."""
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
         last = rows[-1]
-        moment = last.due_at if sort == "due_at" else last.received_at
-        next_cursor = _encode_cursor(sort, moment, last.id)
-    return rows, next_cursor
+        moment = last.due_at if query.sort == "due_at" else last.received_at
+        next_cursor = _encode_cursor(query.sort, moment, last.id)
+    return InquiryPage(items=[viewer.summary(r) for r in rows], next_cursor=next_cursor)
+
+
+def queue_page(viewer: Viewer, query: QueueQuery) -> InquiryPage:
+    """A page of the work queue, read through the viewer's session."""
+    session = viewer._db()
+    statement = queue_statement(
+        viewer.principal, viewer.now, query, _text(session, viewer.principal, query)
+    )
+    return page(viewer, session.execute(statement).all(), query)
+
+
+async def queue_page_at_once(
+    reader: RawWriter, viewer: Viewer, query: QueueQuery
+) -> InquiryPage | None:
+    """``queue_page`` on the event loop, without a session: on PostgreSQL, with the
+    calendars and policies of the page in memory and no text filter. None when it
+    cannot be done there (the caller then runs ``queue_page``). What this saves,
+    measured with `python -m bench.bench_inquiries queue`: docs/performance.md."""
+    if query.q:
+        return None
+    rows = await reader.rows_at_once(queue_statement(viewer.principal, viewer.now, query))
+    if rows is None or not viewer.clocks_in_memory(rows):
+        return None
+    return page(viewer, rows, query)
 
 
 def sla_condition(state: str, now: datetime) -> Any:
@@ -405,11 +507,6 @@ def sla_condition(state: str, now: datetime) -> Any:
         "on_track": and_(running, col(Inquiry.at_risk_at) >= now),
     }
     return conditions[state]
-
-
-def page(viewer: Viewer, rows: list[Inquiry], next_cursor: str | None) -> InquiryPage:
-    """The list response."""
-    return InquiryPage(items=[viewer.summary(r) for r in rows], next_cursor=next_cursor)
 
 
 def public_ticket(session: Session, ticket_number: str, contact: str) -> PublicTicket:

@@ -236,9 +236,8 @@ async def create_inquiry(
     response_model=InquiryPage,
     responses=problem_responses(401, 403, 422),
 )
-def list_inquiries(
+async def list_inquiries(
     request: Request,
-    session: SessionDep,
     principal: CurrentPrincipal,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     office_code: Annotated[str | None, Query(max_length=32)] = None,
@@ -255,10 +254,7 @@ def list_inquiries(
 ) -> InquiryPage:
     """The inquiries you may see, soonest due first (or `sort=-received_at`), filtered;
     pass `next_cursor` back as `cursor` for the next page."""
-    rows, next_cursor = queries.list_inquiries(
-        session=session,
-        principal=principal,
-        now=utcnow(),
+    query = queries.QueueQuery(
         status=status_,
         office_code=office_code,
         channel=channel,
@@ -270,7 +266,16 @@ def list_inquiries(
         limit=limit,
         cursor=cursor,
     )
-    return queries.page(_viewer(request, session, principal), rows, next_cursor)
+    calendars, policies = _caches(request)
+    now = utcnow()
+    # From memory and the event loop's connection when it can; else with a session.
+    viewer = queries.Viewer(None, calendars, policies, principal, now)
+    found = await queries.queue_page_at_once(request.app.state.raw_writer, viewer, query)
+    if found is not None:
+        return found
+    async with request.app.state.request_session(request) as session:
+        viewer = queries.Viewer(session, calendars, policies, principal, now)
+        return await run_in_threadpool(queries.queue_page, viewer, query)
 
 
 @inquiry_router.get(
