@@ -11,7 +11,7 @@ from app.inquiries.states import Status
 from app.sla.engine import (
     SlaPolicy,
     at_risk_at,
-    compute_due,
+    day_one,
     due_at,
     sla_state,
     working_seconds_left,
@@ -62,7 +62,7 @@ def view(
     calendar: WorkingCalendar, policy: SlaPolicy, inquiry: Inquiry, now: datetime
 ) -> ClockView:
     """The inquiry's clock at ``now``; while awaiting the requester the due time moves on."""
-    explained = compute_due(calendar, policy, inquiry.received_at)
+    start_day, late_intake = day_one(calendar, policy, inquiry.received_at)
     due, risk = inquiry.due_at, inquiry.at_risk_at
     ongoing = pause_so_far(calendar, policy, inquiry, now)
     if ongoing:
@@ -85,8 +85,8 @@ def view(
     return ClockView(
         due_at=due.astimezone(calendar.tz),
         at_risk_at=risk.astimezone(calendar.tz),
-        start_day=explained.start_day,
-        late_intake=explained.late_intake,
+        start_day=start_day,
+        late_intake=late_intake,
         state=state,
         working_seconds_left=left,
     )

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
-from typing import Literal, cast
+from datetime import date, datetime, timezone, tzinfo
+from functools import partial
+from typing import Literal, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from app.calendar.engine import CalendarRangeError, WorkingCalendar, to_epoch
+from app.sla.explain import DayHead, duration, explain_memo, stamp, wall_stamp
 from app.sla.explain import DueResult as DueResult
 from app.sla.explain import SkippedDay as SkippedDay
-from app.sla.explain import duration, explain_memo, stamp, wall_stamp
 
 SlaState = Literal["on_track", "at_risk", "breached", "met", "missed"]
 IntArray = npt.NDArray[np.int64]
@@ -186,24 +187,30 @@ def merge_pauses(paused: Sequence[tuple[datetime, datetime]]) -> list[tuple[date
     return merged
 
 
-def compute_due(
-    calendar: WorkingCalendar,
-    policy: SlaPolicy,
-    received_at: datetime,
-    paused: Sequence[tuple[datetime, datetime]] = (),
-) -> DueResult:
-    """Return the due time with day 1, counted and skipped days and an explanation."""
+class _Receipt(NamedTuple):
+    """Where a receipt falls: its day, that day's head, and how the day counts."""
+
+    day: int  # index of the receipt day in the calendar's tables
+    head: DayHead
+    clause: str  # how the receipt falls, for the explanation
+    late_intake: bool
+    same_day: bool  # the receipt day is day 1
+    stamp: Callable[[], str]  # the receipt's local time, for the explanation
+
+
+def _receipt(calendar: WorkingCalendar, policy: SlaPolicy, received_at: datetime) -> _Receipt:
     memo = explain_memo(calendar)
     t = due_tables(calendar, policy)
     late = policy.late_intake_minutes
     rel = _wall_seconds(t, received_at)
+    received: Callable[[], str]
     if rel is not None and 0 <= rel < 86400 * t.receipt_days:
         # Fixed offset: day index and local wall clock by arithmetic, no datetime conversion.
         i, wall = divmod(rel, 86400)
         head = memo.head(late, i)
         epoch = t.day_starts[i] + wall
         before_opening = wall < head.opening_second
-        received = wall_stamp(head, wall)
+        received = partial(wall_stamp, head, wall)
     else:
         # Zones with offset changes and odd input offsets take the datetime route; so do naive
         # and out-of-range receipts, which then raise exactly as the unmemoised rule does.
@@ -214,7 +221,7 @@ def compute_due(
         i = local.toordinal() - t.first_ordinal
         head = memo.head(late, i)
         before_opening = local.time() < head.opening
-        received = stamp(local)
+        received = partial(stamp, local)
     late_intake = same_day = False
     if head.closing < 0:
         clause = head.closed
@@ -224,8 +231,39 @@ def compute_due(
         clause, late_intake = head.within, True
     else:
         clause, same_day = (head.before if before_opening else head.more), True
+    return _Receipt(i, head, clause, late_intake, same_day, received)
+
+
+def day_one(
+    calendar: WorkingCalendar, policy: SlaPolicy, received_at: datetime
+) -> tuple[date, bool]:
+    """``compute_due``'s ``start_day`` and ``late_intake`` alone, without the due time's
+    explanation: what a list of inquiries shows of each one's clock."""
+    receipt = _receipt(calendar, policy, received_at)
     try:
-        tail = memo.tail(policy.target_working_days, i, same_day)
+        tail = explain_memo(calendar).tail(
+            policy.target_working_days, receipt.day, receipt.same_day
+        )
+    except CalendarRangeError:
+        raise _out_of_range(calendar, received_at) from None
+    return tail.counted[0], receipt.late_intake
+
+
+def compute_due(
+    calendar: WorkingCalendar,
+    policy: SlaPolicy,
+    received_at: datetime,
+    paused: Sequence[tuple[datetime, datetime]] = (),
+) -> DueResult:
+    """Return the due time with day 1, counted and skipped days and an explanation."""
+    memo = explain_memo(calendar)
+    t = due_tables(calendar, policy)
+    late = policy.late_intake_minutes
+    receipt = _receipt(calendar, policy, received_at)
+    i, clause, late_intake = receipt.day, receipt.clause, receipt.late_intake
+    received = receipt.stamp()
+    try:
+        tail = memo.tail(policy.target_working_days, i, receipt.same_day)
     except CalendarRangeError:
         raise _out_of_range(calendar, received_at) from None
     text = f"Received {received}, {clause}.\n{tail.text}"

@@ -21,6 +21,7 @@ from app.sla.engine import (
     bulk_at_risk_epochs,
     bulk_due_epochs,
     compute_due,
+    day_one,
     due_at,
     merge_pauses,
     sla_state,
@@ -279,6 +280,29 @@ def test_explanation_days_are_consistent(case: Case, policy: SlaPolicy) -> None:
     assert all(s.reason for s in result.skipped_days)
     assert result.late_intake == (cal.is_working_day(local_day) and result.start_day != local_day)
     assert f"day {policy.target_working_days}:" in result.explanation.lower()
+
+
+@PROPERTY
+@given(cases(), policies)
+def test_day_one_is_compute_dues_start(case: Case, policy: SlaPolicy) -> None:
+    """The queue's shortcut for day 1 and late intake agrees with the full computation,
+    from the office's zone, from UTC and from another fixed offset."""
+    zone, received, overrides = case
+    cal = small(zone, overrides)
+    result = compute_due(cal, policy, received)
+    for given_as in (
+        received,
+        received.astimezone(UTC),
+        received.astimezone(timezone(timedelta(hours=-3))),
+    ):
+        assert day_one(cal, policy, given_as) == (result.start_day, result.late_intake)
+
+
+def test_day_one_refuses_what_compute_due_refuses() -> None:
+    cal = calendar()
+    for received in (datetime(2026, 11, 23, 9), wib(2019, 12, 31, 23), wib(2036, 1, 1)):
+        expected = outcome(compute_due, cal, DEFAULT, received)
+        assert outcome(day_one, cal, DEFAULT, received) == expected
 
 
 @settings(max_examples=40, deadline=None, database=None)
