@@ -54,15 +54,20 @@ from app.sla.models import SlaPolicyRecord
 from app.sla.policies import PolicyCache
 
 Sort = Literal["due_at", "-received_at"]
+_DOCUMENT = InquiryDocument.__table__  # type: ignore[attr-defined]
+_MESSAGE = InquiryMessage.__table__  # type: ignore[attr-defined]
+_CONSULTATION = Consultation.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
 class Parts:
-    """An inquiry's documents, messages and consultations, in display order."""
+    """An inquiry's documents, messages and consultations, in display order: rows with
+    their tables' columns."""
 
-    documents: list[InquiryDocument] = field(default_factory=list)
-    messages: list[InquiryMessage] = field(default_factory=list)
-    consultations: list[Consultation] = field(default_factory=list)
+    documents: list[Any] = field(default_factory=list)
+    messages: list[Any] = field(default_factory=list)
+    consultations: list[Any] = field(default_factory=list)
     deliveries: dict[int, DeliveryView] = field(default_factory=dict)
 
 
@@ -175,27 +180,31 @@ class Viewer:
         return DocumentView(type=document.type, number=number, legacy=document.legacy)
 
     def _parts(self, inquiry: Inquiry) -> Parts:
-        session = self._db()
+        # Rows, not ORM objects: the views only read them, and the ORM's identity map
+        # and instance state cost more than the reads (docs/performance.md, *Actions*).
+        session, inquiry_id = self._db(), inquiry.id
+        documents, messages = _DOCUMENT.c, _MESSAGE.c
+        consultations, outbox = _CONSULTATION.c, _OUTBOX.c
         return Parts(
             documents=list(
-                session.exec(
-                    select(InquiryDocument)
-                    .where(InquiryDocument.inquiry_id == inquiry.id)
-                    .order_by(col(InquiryDocument.id))
+                session.execute(
+                    sql_select(_DOCUMENT)
+                    .where(documents.inquiry_id == inquiry_id)
+                    .order_by(documents.id)
                 )
             ),
             messages=list(
-                session.exec(
-                    select(InquiryMessage)
-                    .where(InquiryMessage.inquiry_id == inquiry.id)
-                    .order_by(col(InquiryMessage.sent_at), col(InquiryMessage.id))
+                session.execute(
+                    sql_select(_MESSAGE)
+                    .where(messages.inquiry_id == inquiry_id)
+                    .order_by(messages.sent_at, messages.id)
                 )
             ),
             consultations=list(
-                session.exec(
-                    select(Consultation)
-                    .where(Consultation.inquiry_id == inquiry.id)
-                    .order_by(col(Consultation.id))
+                session.execute(
+                    sql_select(_CONSULTATION)
+                    .where(consultations.inquiry_id == inquiry_id)
+                    .order_by(consultations.id)
                 )
             ),
             deliveries={
@@ -205,10 +214,15 @@ class Viewer:
                     delivered_at=o.delivered_at,
                     last_error=o.last_error,
                 )
-                for o in session.exec(
-                    select(OutboxMessage).where(OutboxMessage.inquiry_id == inquiry.id)
+                for o in session.execute(
+                    sql_select(
+                        outbox.message_id,
+                        outbox.status,
+                        outbox.attempts,
+                        outbox.delivered_at,
+                        outbox.last_error,
+                    ).where(outbox.inquiry_id == inquiry_id, outbox.message_id.is_not(None))
                 )
-                if o.message_id is not None
             },
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.calendar.cache import CalendarCache
 from app.core.channels import Channel
-from app.core.db import SessionDep, audit_session, utcnow
+from app.core.db import SessionDep, audit_session, run_and_commit, utcnow
 from app.core.errors import DomainError, problem_responses
 from app.core.gate import row_gate
 from app.core.schemas import Instant, RowId
@@ -26,7 +27,7 @@ from app.inquiries.errors import (
     InquiryClosed,
     MessageIdReused,
 )
-from app.inquiries.models import Inquiry
+from app.inquiries.models import Consultation, Inquiry
 from app.inquiries.schemas import (
     AnswerIn,
     AssignIn,
@@ -149,18 +150,62 @@ def _receipt(
     return receipt
 
 
-def _workflow(
-    request: Request, session: SessionDep, principal: Principal, inquiry_id: uuid.UUID
-) -> Workflow:
-    calendars, policies = _caches(request)
-    return Workflow(
-        session=session,
-        calendars=calendars,
-        policies=policies,
-        principal=principal,
-        inquiry=load(session, inquiry_id, for_update=True),
-        now=utcnow(),
-    )
+class Action:
+    """What an action route is given (``ActionDep``): the caller, the inquiry and its
+    If-Match, and the way to act on the inquiry. The inquiry is loaded and locked, the
+    action done, the answer built and the transaction committed in one call to the
+    thread pool; on any refusal nothing is committed."""
+
+    def __init__(
+        self,
+        request: Request,
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        inquiry_id: uuid.UUID,
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> None:
+        self.request, self.session, self.principal = request, session, principal
+        self.inquiry_id, self.response, self.if_match = inquiry_id, response, if_match
+
+    def _workflow(self) -> Workflow:
+        calendars, policies = _caches(self.request)
+        return Workflow(
+            session=self.session,
+            calendars=calendars,
+            policies=policies,
+            principal=self.principal,
+            inquiry=load(self.session, self.inquiry_id, for_update=True),
+            now=utcnow(),
+        )
+
+    async def detail(self, act: Callable[[Workflow], object]) -> InquiryDetail:
+        """Do ``act``; the inquiry's detail after it, with its new ETag."""
+
+        def unit() -> InquiryDetail:
+            workflow = self._workflow()
+            act(workflow)
+            return _detail(
+                self.request, self.session, self.principal, workflow.inquiry, self.response
+            )
+
+        return await run_and_commit(self.session, unit)
+
+    async def consultation(self, act: Callable[[Workflow], Consultation]) -> ConsultationView:
+        """Do ``act``; the consultation it made or answered, with the inquiry's new ETag."""
+
+        def unit() -> ConsultationView:
+            workflow = self._workflow()
+            consultation = act(workflow)
+            self.response.headers["ETag"] = etag(workflow.inquiry)
+            return queries.consultation_view(consultation)
+
+        return await run_and_commit(self.session, unit)
+
+
+# An action's loader: the routes below are a line or two each. No I/O here, so it
+# runs on the event loop; the work is one trip to the thread pool.
+ActionDep = Annotated[Action, Depends()]
 
 
 @router.post(
@@ -359,35 +404,18 @@ def post_follow_up(
     return _receipt(request, session, principal, inquiry, response)
 
 
-def _action_result(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    workflow: Workflow,
-    response: Response,
-) -> InquiryDetail:
-    return _detail(request, session, principal, workflow.inquiry, response)
-
-
 @inquiry_router.post(
     "/{inquiry_id}/assign",
     summary="Assign an inquiry",
     response_model=InquiryDetail,
     responses=_action_errors(AssigneeTaken, links=WORKFLOW_LINKS),
 )
-def assign(
-    inquiry_id: uuid.UUID,
+async def assign(
     data: AssignIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+    act: ActionDep,
 ) -> InquiryDetail:
     """Give the inquiry to an officer (coordinator, supervisor; an officer to themselves)."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.assign(data.assignee, if_match)
-    return _action_result(request, session, principal, workflow, response)
+    return await act.detail(lambda w: w.assign(data.assignee, act.if_match))
 
 
 @inquiry_router.post(
@@ -396,19 +424,12 @@ def assign(
     response_model=InquiryDetail,
     responses=ACTION_ERRORS,
 )
-def request_info(
-    inquiry_id: uuid.UUID,
+async def request_info(
     data: MessageIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+    act: ActionDep,
 ) -> InquiryDetail:
     """Send the requester a question; the inquiry awaits them and the SLA clock pauses."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.request_info(data.message, if_match)
-    return _action_result(request, session, principal, workflow, response)
+    return await act.detail(lambda w: w.request_info(data.message, act.if_match))
 
 
 @inquiry_router.post(
@@ -418,21 +439,13 @@ def request_info(
     response_model=ConsultationView,
     responses={201: {"links": CONSULTATION_LINKS}, **_action_errors(UnknownUnit)},
 )
-def consult(
-    inquiry_id: uuid.UUID,
+async def consult(
     data: ConsultationIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+    act: ActionDep,
 ) -> ConsultationView:
     """Internal coordination, never shown to the requester. The response's ETag is the
     inquiry's new one."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    c = workflow.consult(data, if_match)
-    response.headers["ETag"] = etag(workflow.inquiry)
-    return queries.consultation_view(c)
+    return await act.consultation(lambda w: w.consult(data, act.if_match))
 
 
 @inquiry_router.post(
@@ -441,22 +454,14 @@ def consult(
     response_model=ConsultationView,
     responses=_action_errors(ConsultationClosed),
 )
-def reply(
-    inquiry_id: uuid.UUID,
+async def reply(
     consultation_id: RowId,
     data: ConsultationReplyIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+    act: ActionDep,
 ) -> ConsultationView:
     """The coordinator's, supervisor's or unit's answer to the officer. The response's
     ETag is the inquiry's new one."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    consultation = workflow.reply(consultation_id, data.answer, if_match)
-    response.headers["ETag"] = etag(workflow.inquiry)
-    return queries.consultation_view(consultation)
+    return await act.consultation(lambda w: w.reply(consultation_id, data.answer, act.if_match))
 
 
 @inquiry_router.post(
@@ -465,23 +470,16 @@ def reply(
     response_model=InquiryDetail,
     responses=ACTION_ERRORS,
 )
-def answer(
-    inquiry_id: uuid.UUID,
+async def answer(
     data: AnswerIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+    act: ActionDep,
 ) -> InquiryDetail:
     """Send the answer, by hand or from a template (its placeholders filled from the
     inquiry; ``message`` then adds text after it). The message records the template's
     version. A template that does not exist or is another office's is a 404
     `template_not_found`, an archived one a 409 `template_archived`. The first answer or
     escalation fixes the SLA outcome."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.answer(data.message, if_match, data.template)
-    return _action_result(request, session, principal, workflow, response)
+    return await act.detail(lambda w: w.answer(data.message, act.if_match, data.template))
 
 
 @inquiry_router.post(
@@ -490,20 +488,13 @@ def answer(
     response_model=InquiryDetail,
     responses=_action_errors(UnknownUnit, links=WORKFLOW_LINKS),
 )
-def escalate(
-    inquiry_id: uuid.UUID,
+async def escalate(
     data: EscalateIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+    act: ActionDep,
 ) -> InquiryDetail:
     """Hand over to a unit; a ticket number `<OFFICE>-<YYYY>-<NNNNNN>` is issued and sent to
     the requester."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.escalate(data, if_match)
-    return _action_result(request, session, principal, workflow, response)
+    return await act.detail(lambda w: w.escalate(data, act.if_match))
 
 
 @inquiry_router.post(
@@ -512,19 +503,12 @@ def escalate(
     response_model=InquiryDetail,
     responses=ACTION_ERRORS,
 )
-def resolve(
-    inquiry_id: uuid.UUID,
+async def resolve(
     data: MessageIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+    act: ActionDep,
 ) -> InquiryDetail:
     """The unit's (or a coordinator's) final answer to the requester."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.resolve(data.message, if_match)
-    return _action_result(request, session, principal, workflow, response)
+    return await act.detail(lambda w: w.resolve(data.message, act.if_match))
 
 
 @inquiry_router.post(
@@ -533,18 +517,11 @@ def resolve(
     response_model=InquiryDetail,
     responses=ACTION_ERRORS,
 )
-def close(
-    inquiry_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+async def close(
+    act: ActionDep,
 ) -> InquiryDetail:
     """Close an answered or resolved inquiry."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.close(if_match)
-    return _action_result(request, session, principal, workflow, response)
+    return await act.detail(lambda w: w.close(act.if_match))
 
 
 @inquiry_router.post(
@@ -553,18 +530,11 @@ def close(
     response_model=InquiryDetail,
     responses=ACTION_ERRORS,
 )
-def reopen(
-    inquiry_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    if_match: IfMatch = None,
+async def reopen(
+    act: ActionDep,
 ) -> InquiryDetail:
     """Take a closed inquiry up again; its SLA outcome does not change."""
-    workflow = _workflow(request, session, principal, inquiry_id)
-    workflow.reopen(if_match)
-    return _action_result(request, session, principal, workflow, response)
+    return await act.detail(lambda w: w.reopen(act.if_match))
 
 
 # Under the collection's prefix and tag.
