@@ -198,12 +198,8 @@ def app(session: Session) -> Iterator[FastAPI]:
 
     @asynccontextmanager
     async def _request_session(_request: Any) -> AsyncIterator[Session]:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        with contextmanager(_test_session)() as shared:
+            yield shared
 
     application.dependency_overrides[core_db.get_session] = _test_session
     application.state.session_factory = _shared_session

@@ -386,6 +386,19 @@ def _pg_statement(
     )
 
 
+def _pg_statement_of(rows: _Rows, *, message_first: bool = False) -> str:
+    """``_pg_statement`` for these rows."""
+    return _pg_statement(
+        tuple(rows.inquiry),
+        tuple(rows.message),
+        len(rows.documents),
+        tuple(rows.event),
+        None if rows.acknowledgement is None else tuple(rows.acknowledgement),
+        None if rows.outbox is None else tuple(rows.outbox),
+        message_first,
+    )
+
+
 def _pg_parameters(rows: _Rows, calendar_version: int) -> list[Any]:
     """The values of ``_pg_statement``'s parameters, in order."""
     params: list[Any] = [rows.inquiry["office_code"], calendar_version]
@@ -410,14 +423,7 @@ def _write_pg(session: Session, rows: _Rows, calendar_version: int) -> _Written 
     Executed on the session's own connection and transaction by a psycopg ``RawCursor``
     (``$n`` parameters, which the driver neither parses nor converts): measured with
     `python -m bench.bench_inquiries` and py-spy, see docs/performance.md."""
-    statement = _pg_statement(
-        tuple(rows.inquiry),
-        tuple(rows.message),
-        len(rows.documents),
-        tuple(rows.event),
-        None if rows.acknowledgement is None else tuple(rows.acknowledgement),
-        None if rows.outbox is None else tuple(rows.outbox),
-    )
+    statement = _pg_statement_of(rows)
     connection = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
     with RawCursor(connection) as cursor:
         cursor.execute(statement, _pg_parameters(rows, calendar_version))
@@ -450,6 +456,59 @@ def _sla_view(
         first_response_at=None,
         outcome=None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _New:
+    """A new inquiry computed once: its rows, and its clock for the receipt."""
+
+    rows: _Rows
+    calendar: WorkingCalendar
+    policy: SlaPolicy
+    policy_code: str
+    due: DueResult
+    risk: datetime
+
+    def receipt(self, data: InquiryCreate, now: datetime) -> InquiryReceipt:
+        inquiry_id = self.rows.inquiry["id"]
+        return InquiryReceipt(
+            id=inquiry_id,
+            reference=self.rows.inquiry["reference"],
+            office_code=data.office_code,
+            channel=data.channel,
+            status=Status.new,
+            received_at=self.rows.inquiry["received_at"],
+            sla=_sla_view(self.calendar, self.policy, self.policy_code, self.due, self.risk, now),
+            etag=etag_of(inquiry_id, 1),
+        )
+
+
+def _new(
+    data: InquiryCreate,
+    principal: Principal,
+    idempotency_key: str | None,
+    policy_record: SlaPolicyRecord,
+    policy: SlaPolicy,
+    calendar: WorkingCalendar,
+    received_at: datetime,
+    now: datetime,
+) -> _New:
+    """The due time, computed once, and the rows of a new inquiry (CalendarRangeError when
+    the receipt or its due time falls outside the calendar)."""
+    due = compute_due(calendar, policy, received_at)
+    risk = at_risk_at(calendar, policy, due.due_at)
+    rows = _rows(
+        data,
+        principal,
+        idempotency_key,
+        policy_record,
+        calendar.tz.key,
+        received_at,
+        due.due_at,
+        risk,
+        now,
+    )
+    return _New(rows, calendar, policy, policy_record.code, due, risk)
 
 
 def _earlier(
@@ -522,24 +581,15 @@ def create_inquiry(
     for _attempt in range(4):
         calendar, version = known or _calendar(session, calendars, data.office_code)
         try:
-            due = compute_due(calendar, policy, received_at)
-            risk = at_risk_at(calendar, policy, due.due_at)
+            new = _new(
+                data, principal, idempotency_key, policy_record, policy, calendar, received_at, now
+            )
         except CalendarRangeError as exc:
             if known is not None:
                 known = None
                 continue  # the office's row decides first, and a changed calendar may fit
             raise InvalidField("#/received_at", str(exc)) from exc
-        rows = _rows(
-            data,
-            principal,
-            idempotency_key,
-            policy_record,
-            calendar.tz.key,
-            received_at,
-            due.due_at,
-            risk,
-            now,
-        )
+        rows = new.rows
         written = _write_pg(session, rows, version) if postgres else _write(session, rows)
         if written is None:
             # The office changed since its calendar was cached (or is unknown or closed):
@@ -556,18 +606,7 @@ def create_inquiry(
             if existing is not None:
                 return _earlier(session, calendars, policies, principal, existing, now)
             continue
-        inquiry_id = rows.inquiry["id"]
-        receipt = InquiryReceipt(
-            id=inquiry_id,
-            reference=rows.inquiry["reference"],
-            office_code=data.office_code,
-            channel=data.channel,
-            status=Status.new,
-            received_at=received_at,
-            sla=_sla_view(calendar, policy, policy_record.code, due, risk, now),
-            etag=etag_of(inquiry_id, 1),
-        )
-        return Posted(receipt, created=True, message_id=written.message_id)
+        return Posted(new.receipt(data, now), created=True, message_id=written.message_id)
     raise Conflict("Could not record the inquiry; try again.")
 
 
@@ -608,31 +647,14 @@ async def create_inquiry_at_once(
     calendar, version = known
     policy = policies.engine_policy(policy_record)
     try:
-        due = compute_due(calendar, policy, received_at)
-        risk = at_risk_at(calendar, policy, due.due_at)
+        new = _new(
+            data, principal, idempotency_key, policy_record, policy, calendar, received_at, now
+        )
     except CalendarRangeError:
         return None, None
-    rows = _rows(
-        data,
-        principal,
-        idempotency_key,
-        policy_record,
-        calendar.tz.key,
-        received_at,
-        due.due_at,
-        risk,
-        now,
-    )
+    rows = new.rows
     inquiry_id = rows.inquiry["id"]
-    statement = _pg_statement(
-        tuple(rows.inquiry),
-        tuple(rows.message),
-        len(rows.documents),
-        tuple(rows.event),
-        None if rows.acknowledgement is None else tuple(rows.acknowledgement),
-        None if rows.outbox is None else tuple(rows.outbox),
-        message_first=True,
-    )
+    statement = _pg_statement_of(rows, message_first=True)
     try:
         async with writer.postgres() as connection:
             if connection is None:
@@ -646,17 +668,7 @@ async def create_inquiry_at_once(
         return None, inquiry_id
     if row is None or not all(row[:2]) or row[2] is None:
         return None, None  # nothing was written
-    receipt = InquiryReceipt(
-        id=inquiry_id,
-        reference=rows.inquiry["reference"],
-        office_code=data.office_code,
-        channel=data.channel,
-        status=Status.new,
-        received_at=received_at,
-        sla=_sla_view(calendar, policy, policy_record.code, due, risk, now),
-        etag=etag_of(inquiry_id, 1),
-    )
-    return Posted(receipt, created=True, message_id=row[2]), None
+    return Posted(new.receipt(data, now), created=True, message_id=row[2]), None
 
 
 def _same_inquiry(seen: Inquiry | None, inquiry: Inquiry) -> bool:
