@@ -10,7 +10,8 @@
    inquiry of its own (aim: each >= 0.12x healthz throughput).
 Each ratio is against GET /healthz measured on the same server just before, and is
 printed with the server's CPU time per request, which the machine's other load does not
-blur as it does throughput. Exit status 1 when an aim is missed.
+blur as it does throughput, and the local PostgreSQL's (all its processes), which on a
+machine of two cores bounds what the server can reach. Exit status 1 when an aim is missed.
 
 Needs a PostgreSQL server (BENCH_POSTGRES_URL, default the local test server); a database
 is created for the run and dropped afterwards.
@@ -39,7 +40,13 @@ from sqlalchemy import create_engine, text
 
 from bench import wrk
 from bench.loadgen import LoadResult, load, request_bytes
-from bench.server import cpu_seconds, create_database, drop_database, running_server
+from bench.server import (
+    cpu_seconds,
+    create_database,
+    database_cpu_seconds,
+    drop_database,
+    running_server,
+)
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
@@ -112,10 +119,12 @@ def intake_body(message_id: str) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class Measured:
-    """One load run and the server's CPU time per request in it (seconds)."""
+    """One load run and the server's CPU time per request in it (seconds); ``database``:
+    the local PostgreSQL's CPU time per request, when its processes can be seen."""
 
     result: LoadResult
     cpu: float
+    database: float | None = None
 
 
 def _measure(
@@ -134,7 +143,7 @@ def _measure(
     """``CONNECTIONS`` clients for ``seconds``, by wrk when the machine has it, else by
     bench/loadgen.py. ``{{id}}`` in ``body`` becomes an id no request used before; with
     ``paths``, request N goes to ``paths[N]``."""
-    started = cpu_seconds(env)
+    started, database_started = cpu_seconds(env), database_cpu_seconds()
     if wrk.available():
         result: LoadResult = wrk.load(
             label,
@@ -171,8 +180,19 @@ def _measure(
             warmup=0,
             expect=expect,
         )
-    measured = Measured(result, (cpu_seconds(env) - started) / max(result.requests, 1))
-    print(f"{result.line()}   server CPU {measured.cpu * 1000:.2f} ms/request")
+    requests = max(result.requests, 1)
+    database_now = database_cpu_seconds()
+    measured = Measured(
+        result,
+        (cpu_seconds(env) - started) / requests,
+        None
+        if database_now is None or database_started is None
+        else (database_now - database_started) / requests,
+    )
+    database = (
+        "" if measured.database is None else f", PostgreSQL {measured.database * 1000:.2f} ms"
+    )
+    print(f"{result.line()}   server CPU {measured.cpu * 1000:.2f} ms/request{database}")
     return measured
 
 

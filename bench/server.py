@@ -103,6 +103,22 @@ def cpu_seconds(env: dict[str, str]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds() -> float | None:
+    """CPU time (user and system) of this machine's PostgreSQL processes so far, which
+    includes the other databases' work; None when none can be seen (a server elsewhere)."""
+    total, seen = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name, _, rest = raw.partition("(")[2].rpartition(")")
+        if name.startswith("postgres"):
+            fields = rest.split()
+            total, seen = total + int(fields[11]) + int(fields[12]), True
+    return total / os.sysconf("SC_CLK_TCK") if seen else None
+
+
 @contextmanager
 def running_server(
     database_url: str | None = None,
