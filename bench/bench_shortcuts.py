@@ -48,7 +48,6 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, statu
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import create_engine, text
-from sqlmodel import Session
 from starlette.routing import BaseRoute
 
 from app.calendar.engine import SUPPORTED_FIRST_YEAR, SUPPORTED_LAST_YEAR
@@ -432,13 +431,9 @@ async def order_cases(app: FastAPI, token: str) -> None:
 
 
 async def queue_case(app: FastAPI, token: str) -> None:
-    def viewer(request: Request, session: Session, principal: Any) -> queries.Viewer:
-        state = request.app.state
-        return queries.Viewer(session, state.calendars, state.policies, principal, utcnow())
-
-    def raw_response(
+    # The route as app.inquiries.router has it, but answering with a raw Response.
+    async def raw_response(
         request: Request,
-        session: SessionDep,
         principal: CurrentPrincipal,
         status_: Annotated[list[Status] | None, Query(alias="status")] = None,
         office_code: Annotated[str | None, Query(max_length=32)] = None,
@@ -451,10 +446,7 @@ async def queue_case(app: FastAPI, token: str) -> None:
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> Response:
-        rows, next_cursor = queries.list_inquiries(
-            session=session,
-            principal=principal,
-            now=utcnow(),
+        query = queries.QueueQuery(
             status=status_,
             office_code=office_code,
             channel=channel,
@@ -466,7 +458,16 @@ async def queue_case(app: FastAPI, token: str) -> None:
             limit=limit,
             cursor=cursor,
         )
-        return json_response(queries.page(viewer(request, session, principal), rows, next_cursor))
+        state = request.app.state
+        viewer = queries.Viewer(None, state.calendars, state.policies, principal, utcnow())
+        found = await queries.queue_page_at_once(state.raw_writer, viewer, query)
+        if found is None:
+            async with state.request_session(request) as session:
+                viewer = queries.Viewer(
+                    session, state.calendars, state.policies, principal, viewer.now
+                )
+                found = await anyio.to_thread.run_sync(queries.queue_page, viewer, query)
+        return json_response(found)
 
     path = "/v1/inquiries"
     designed_route = current(app, path, "GET")
