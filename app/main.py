@@ -237,10 +237,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # for by other systems all day long, the probes only every few seconds.
     app.include_router(sla_router)
     app.include_router(ops_router)
-    # The desk's own traffic: intake from every channel, the officers' queue and actions.
-    app.include_router(inquiries_router)
     # Survey submissions come in bursts after answers go out, from requesters' phones.
     app.include_router(survey_router)
+    # The desk's own traffic: intake from every channel, the officers' queue and actions.
+    app.include_router(inquiries_router)
     app.include_router(offices_router)
     app.include_router(calendar_router)
     app.include_router(public_router)

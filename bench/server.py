@@ -105,7 +105,9 @@ def cpu_seconds(env: dict[str, str]) -> float:
 
 def database_cpu_seconds() -> float | None:
     """CPU time (user and system) of this machine's PostgreSQL processes so far, which
-    includes the other databases' work; None when none can be seen (a server elsewhere)."""
+    includes the other databases' work, and that of the backends that have ended (their
+    parent, the postmaster, counts them once it has reaped them); None when none can be
+    seen (a server elsewhere)."""
     total, seen = 0, False
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -115,7 +117,8 @@ def database_cpu_seconds() -> float | None:
         name, _, rest = raw.partition("(")[2].rpartition(")")
         if name.startswith("postgres"):
             fields = rest.split()
-            total, seen = total + int(fields[11]) + int(fields[12]), True
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            seen = True
     return total / os.sysconf("SC_CLK_TCK") if seen else None
 
 
