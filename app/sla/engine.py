@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from app.calendar.engine import CalendarRangeError, WorkingCalendar, to_epoch
-from app.sla.explain import DayHead, duration, explain_memo, stamp, wall_stamp
 from app.sla.explain import DueResult as DueResult
 from app.sla.explain import SkippedDay as SkippedDay
+from app.sla.explain import Tail, duration, explain_memo, stamp, wall_stamp
 
 SlaState = Literal["on_track", "at_risk", "breached", "met", "missed"]
 IntArray = npt.NDArray[np.int64]
@@ -190,11 +190,9 @@ def merge_pauses(paused: Sequence[tuple[datetime, datetime]]) -> list[tuple[date
 class _Receipt(NamedTuple):
     """Where a receipt falls: its day, that day's head, and how the day counts."""
 
-    day: int  # index of the receipt day in the calendar's tables
-    head: DayHead
     clause: str  # how the receipt falls, for the explanation
     late_intake: bool
-    same_day: bool  # the receipt day is day 1
+    tail: Tail  # day 1 and the days counted from it
     stamp: Callable[[], str]  # the receipt's local time, for the explanation
 
 
@@ -231,7 +229,11 @@ def _receipt(calendar: WorkingCalendar, policy: SlaPolicy, received_at: datetime
         clause, late_intake = head.within, True
     else:
         clause, same_day = (head.before if before_opening else head.more), True
-    return _Receipt(i, head, clause, late_intake, same_day, received)
+    try:
+        tail = memo.tail(policy.target_working_days, i, same_day)
+    except CalendarRangeError:
+        raise _out_of_range(calendar, received_at) from None
+    return _Receipt(clause, late_intake, tail, received)
 
 
 def day_one(
@@ -240,13 +242,7 @@ def day_one(
     """``compute_due``'s ``start_day`` and ``late_intake`` alone, without the due time's
     explanation: what a list of inquiries shows of each one's clock."""
     receipt = _receipt(calendar, policy, received_at)
-    try:
-        tail = explain_memo(calendar).tail(
-            policy.target_working_days, receipt.day, receipt.same_day
-        )
-    except CalendarRangeError:
-        raise _out_of_range(calendar, received_at) from None
-    return tail.counted[0], receipt.late_intake
+    return receipt.tail.counted[0], receipt.late_intake
 
 
 def compute_due(
@@ -256,17 +252,8 @@ def compute_due(
     paused: Sequence[tuple[datetime, datetime]] = (),
 ) -> DueResult:
     """Return the due time with day 1, counted and skipped days and an explanation."""
-    memo = explain_memo(calendar)
-    t = due_tables(calendar, policy)
-    late = policy.late_intake_minutes
-    receipt = _receipt(calendar, policy, received_at)
-    i, clause, late_intake = receipt.day, receipt.clause, receipt.late_intake
-    received = receipt.stamp()
-    try:
-        tail = memo.tail(policy.target_working_days, i, receipt.same_day)
-    except CalendarRangeError:
-        raise _out_of_range(calendar, received_at) from None
-    text = f"Received {received}, {clause}.\n{tail.text}"
+    clause, late_intake, tail, received = _receipt(calendar, policy, received_at)
+    text = f"Received {received()}, {clause}.\n{tail.text}"
     due, pause_seconds = tail.base_due, 0
     if paused:
         pause_seconds = sum(calendar.working_seconds_between(s, e) for s, e in merge_pauses(paused))
@@ -276,11 +263,13 @@ def compute_due(
         elif pause_seconds:
             moved = calendar.add_working_epoch(tail.base_epoch, pause_seconds)
             due = datetime.fromtimestamp(moved, calendar.tz)
+            t = due_tables(calendar, policy)
             if t.fixed_offset is None:
                 moved_stamp = stamp(due)
             else:
                 j, wall = divmod(moved - t.day_starts[0], 86400)
-                moved_stamp = wall_stamp(memo.head(late, j), wall)
+                head = explain_memo(calendar).head(policy.late_intake_minutes, j)
+                moved_stamp = wall_stamp(head, wall)
             text += (
                 f"\nAwaiting the requester for {duration(pause_seconds)} of working time: "
                 f"due moves to {moved_stamp}."
