@@ -420,8 +420,10 @@ class RawStatement:
     """One statement compiled once for ``engine``'s dialect, with its parameters'
     conversions, for ``run_raw``."""
 
-    def __init__(self, statement: ClauseElement, engine: Engine) -> None:
-        compiled: Compiled = statement.compile(dialect=engine.dialect)
+    def __init__(self, statement: ClauseElement, engine: Engine, cache_key: Any = None) -> None:
+        # With a cache key, as SQLAlchemy compiles for its cache: the parameters of a
+        # statement of the same shape are then found by their place in the key.
+        compiled: Compiled = statement.compile(dialect=engine.dialect, cache_key=cache_key)
         self.compiled = compiled
         self.sql = str(compiled)
         self.order = compiled.positiontup  # type: ignore[attr-defined]
@@ -441,24 +443,15 @@ class RawStatement:
         return converted
 
 
-class _CompiledRead:
-    """A select compiled for PostgreSQL, with its columns' conversions and a row type
-    that names them."""
+class _CompiledRead(RawStatement):
+    """A select compiled once per shape for PostgreSQL, with its columns' conversions and
+    a row type that names them."""
 
     def __init__(self, statement: Select[Any], engine: Engine, key: Any) -> None:
-        # With its cache key, as SQLAlchemy compiles for its cache: the parameters of
-        # a statement of the same shape are then found by their place in the key.
-        compiled: Compiled = statement.compile(dialect=engine.dialect, cache_key=key)
-        self.compiled = compiled
-        self.sql = str(compiled)
-        self.processors = {
-            name: processor
-            for name, bind in compiled.binds.items()  # type: ignore[attr-defined]
-            if (processor := bind.type.bind_processor(engine.dialect)) is not None
-        }
+        super().__init__(statement, engine, key)
         self.expanding = {
             name
-            for name, bind in compiled.binds.items()  # type: ignore[attr-defined]
+            for name, bind in self.compiled.binds.items()  # type: ignore[attr-defined]
             if bind.expanding
         }
         columns = list(statement.selected_columns)
