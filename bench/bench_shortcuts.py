@@ -69,6 +69,7 @@ from app.core.security import (
     decode_token,
 )
 from app.inquiries import queries
+from app.inquiries.router import queue_page
 from app.inquiries.router import router as inquiries_router
 from app.inquiries.schemas import InquiryPage, SlaStateName
 from app.inquiries.states import Status
@@ -458,16 +459,7 @@ async def queue_case(app: FastAPI, token: str) -> None:
             limit=limit,
             cursor=cursor,
         )
-        state = request.app.state
-        viewer = queries.Viewer(None, state.calendars, state.policies, principal, utcnow())
-        found = await queries.queue_page_at_once(state.raw_writer, viewer, query)
-        if found is None:
-            async with state.request_session(request) as session:
-                viewer = queries.Viewer(
-                    session, state.calendars, state.policies, principal, viewer.now
-                )
-                found = await anyio.to_thread.run_sync(queries.queue_page, viewer, query)
-        return json_response(found)
+        return json_response(await queue_page(request, principal, query))
 
     path = "/v1/inquiries"
     designed_route = current(app, path, "GET")

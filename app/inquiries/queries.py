@@ -181,7 +181,8 @@ class Viewer:
 
     def _parts(self, inquiry: Inquiry) -> Parts:
         # Rows, not ORM objects: the views only read them, and the ORM's identity map
-        # and instance state cost more than the reads (docs/performance.md, *Actions*).
+        # and instance state cost more than the reads (docs/performance.md, *Intake,
+        # the queue and the actions on the event loop*).
         session, inquiry_id = self._db(), inquiry.id
         documents, messages = _DOCUMENT.c, _MESSAGE.c
         consultations, outbox = _CONSULTATION.c, _OUTBOX.c

@@ -311,9 +311,16 @@ async def list_inquiries(
         limit=limit,
         cursor=cursor,
     )
+    return await queue_page(request, principal, query)
+
+
+async def queue_page(
+    request: Request, principal: Principal, query: queries.QueueQuery
+) -> InquiryPage:
+    """A page of the work queue: from memory and the event loop's connection when it
+    can be, else with a request session in the thread pool."""
     calendars, policies = _caches(request)
     now = utcnow()
-    # From memory and the event loop's connection when it can; else with a session.
     viewer = queries.Viewer(None, calendars, policies, principal, now)
     found = await queries.queue_page_at_once(request.app.state.raw_writer, viewer, query)
     if found is not None:
