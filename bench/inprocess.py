@@ -4,9 +4,10 @@ that a change's effect on a route is measured without the machine's other load. 
 ``--profile``, cProfile of the event loop's thread; a synchronous endpoint's work runs in
 worker threads, which cProfile does not see (use py-spy on this command for those).
 
-Routes: ``intake`` (POST /v1/inquiries, a web-chat message with one document), ``queue``
-(GET /v1/inquiries?limit=50 over 20,000 inquiries), and the actions ``assign``,
-``request-info`` and ``answer``, each request on an inquiry of its own.
+Routes: ``healthz`` (the reference of every benchmark), ``calculate`` (POST
+/v1/sla/calculate), ``intake`` (POST /v1/inquiries, a web-chat message with one
+document), ``queue`` (GET /v1/inquiries?limit=50 over 20,000 inquiries), and the actions
+``assign``, ``request-info`` and ``answer``, each request on an inquiry of its own.
 
 Needs a PostgreSQL server (BENCH_POSTGRES_URL, default the local test server); a
 database is created for the run and dropped afterwards.
@@ -22,6 +23,7 @@ import pstats
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,13 +40,24 @@ from bench.bench_inquiries import ACTIONS, FILL, intake_body
 from bench.bench_shortcuts import Call, json_call, send_one
 from bench.server import in_process_database
 
-ROUTES = ("intake", "queue", *(action for action, _ in ACTIONS))
+ROUTES = ("healthz", "calculate", "intake", "queue", *(action for action, _ in ACTIONS))
+
+
+def _calculation(i: int) -> dict[str, str]:
+    """The ``i``-th of bench_api's kind of body: a due time for an instant of 2026."""
+    received = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=(i * 7919 * 3571) % 31536000)
+    channel = ("email", "webchat", "social")[i % 3]
+    return {"office_code": "KANWIL-ACEH", "channel": channel, "received_at": received.isoformat()}
 
 
 async def _calls(
     app: FastAPI, route: str, tokens: dict[str, str], n: int
 ) -> tuple[Callable[[int], Call], int]:
     """How to make request ``i`` of ``route``, and the status it must get."""
+    if route == "healthz":
+        return lambda i: Call("GET", "/healthz"), 200
+    if route == "calculate":
+        return lambda i: json_call("/v1/sla/calculate", tokens["officer"], _calculation(i)), 200
     if route == "intake":
         integration = tokens["integration"]
         return lambda i: json_call("/v1/inquiries", integration, intake_body(f"m-{i}")), 201

@@ -59,15 +59,21 @@ def load(
     seconds: float = 8.0,
     warmup: float = 1.0,
     paths: Sequence[str] = (),
+    bodies: Sequence[bytes] = (),
 ) -> WrkResult:
     """``connections`` keep-alive connections from one wrk thread for ``seconds`` (after a
     warm-up run); every status but 2xx/3xx counts as an error. With ``paths``, request N
-    goes to ``paths[N]`` (round the list again when it runs out), else all go to ``path``."""
+    goes to ``paths[N]`` (round the list again when it runs out), else all go to ``path``;
+    with ``bodies`` (one line each), request N sends ``bodies[N]`` in the same way."""
     assert WRK is not None
     with (
         tempfile.NamedTemporaryFile(suffix=".body") as body,
         tempfile.NamedTemporaryFile("w", suffix=".paths") as listed,
+        tempfile.NamedTemporaryFile(suffix=".bodies") as sent,
     ):
+        assert not any(b"\n" in b for b in bodies), "a body is one line"
+        sent.write(b"".join(b + b"\n" for b in bodies))
+        sent.flush()
         body.write(template)
         body.flush()
         listed.write("".join(f"{p}\n" for p in paths))
@@ -75,8 +81,10 @@ def load(
 
         def run(duration: float) -> WrkResult:
             args = [method, path, content_type, token, body.name, uuid.uuid4().hex[:10]]
-            if paths:
-                args.append(listed.name)
+            if paths or bodies:
+                args.append(listed.name if paths else "-")
+            if bodies:
+                args.append(sent.name)
             out = subprocess.run(
                 [
                     WRK,

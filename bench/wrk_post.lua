@@ -1,7 +1,9 @@
 -- wrk script: POST a body built from a template, each request with a fresh id.
 -- Arguments (after --): method, path, content type, bearer token, template file, run id,
--- and optionally a file of paths, one per line: request N goes to the file's line N (a
--- workflow action, each request on an inquiry of its own; one wrk thread).
+-- optionally a file of paths, one per line: request N goes to the file's line N (a
+-- workflow action, each request on an inquiry of its own; one wrk thread; "-" for none),
+-- and optionally a file of bodies, one per line: request N sends line N (in turn) instead
+-- of the template.
 -- In the template "{{id}}" becomes "<run>-<thread>-<counter>", unique across threads.
 local threads = {}
 local counter = 0
@@ -22,9 +24,15 @@ function init(args)
    file:close()
    run = args[6]
    paths = {}
-   if args[7] then
+   if args[7] and args[7] ~= "-" then
       for line in io.lines(args[7]) do
          table.insert(paths, line)
+      end
+   end
+   bodies = {}
+   if args[8] then
+      for line in io.lines(args[8]) do
+         table.insert(bodies, line)
       end
    end
 end
@@ -32,7 +40,12 @@ end
 function request()
    counter = counter + 1
    local id = run .. "-" .. thread_id .. "-" .. counter
-   local body = template:gsub("{{id}}", id)
+   local body
+   if #bodies > 0 then
+      body = bodies[(counter - 1) % #bodies + 1]
+   else
+      body = template:gsub("{{id}}", id)
+   end
    local target = path
    if #paths > 0 then
       target = paths[(counter - 1) % #paths + 1]
