@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -195,6 +197,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+@cache
+def _freeze_start_up() -> None:
+    """Take what start-up built (modules, schemas, routes, the holiday table), which lives
+    as long as the process, out of the garbage collector's sight, so that its full
+    collections stop walking it: at 32 connections this cut intake's p99 from 156 to 52 ms
+    and its CPU by a tenth (docs/performance.md, *Garbage collection*). Once per process."""
+    gc.collect()
+    gc.freeze()
+
+
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # One worker thread per pooled connection: a request that runs never waits for a
@@ -208,6 +220,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     worker = BackgroundWorker(extra=(retention_forever,)) if settings.embedded_worker else None
     if worker is not None:
         worker.start()
+    _freeze_start_up()
     try:
         yield
     finally:
