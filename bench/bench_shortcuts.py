@@ -63,7 +63,6 @@ from app.core.schemas import Instant
 from app.core.security import (
     CurrentPrincipal,
     Principal,
-    bearer_scheme,
     create_token,
     current_principal,
     decode_token,
@@ -319,7 +318,7 @@ def sla_variants(
         return json_response(await compute(sources_of(request), query))
 
     async def bearer_in_body(query: model, request: Request) -> Any:
-        await current_principal(await bearer_scheme(request))
+        await current_principal(request)
         return await compute(sources_of(request), query)
 
     async def all_three(request: Request) -> Response:

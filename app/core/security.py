@@ -20,10 +20,11 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from jose import jwt
 from jose.exceptions import JOSEError
 from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import HTTPConnection
 
 from app.core.channels import Channel
 from app.core.config import Settings, get_settings
@@ -368,23 +369,28 @@ def create_token(
     return str(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"))
 
 
-bearer_scheme = HTTPBearer(
+class BearerPrincipal(HTTPBearer):
+    """FastAPI's ``HTTPBearer`` (so that the OpenAPI document declares ``bearerAuth``)
+    giving the verified caller itself: one dependency per request instead of the
+    scheme's and a second one taking its credentials."""
+
+    async def __call__(self, request: HTTPConnection) -> Principal:  # type: ignore[override]
+        """The caller, or 401 when the request carries no valid bearer token."""
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Unauthorized(
+                "a bearer token is required",
+                headers={"WWW-Authenticate": 'Bearer realm="infodesk"'},
+            )
+        return await decode_token(credentials.credentials, get_settings())
+
+
+current_principal = BearerPrincipal(
     scheme_name="bearerAuth",
     bearerFormat="JWT",
     description="A JWT from the organisation's identity provider.",
     auto_error=False,
 )
-
-
-async def current_principal(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    """The caller, or 401 when the request carries no valid bearer token."""
-    if credentials is None:
-        raise Unauthorized(
-            "a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="infodesk"'}
-        )
-    return await decode_token(credentials.credentials, get_settings())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
