@@ -104,7 +104,13 @@ def _drain(engine: Any, timeout: float) -> float:
     return time.perf_counter() - start
 
 
+MISSED: list[bool] = []
+
+
 def _verdict(ok: bool) -> str:
+    """PASS or MISS, remembering a miss for the exit status."""
+    if not ok:
+        MISSED.append(True)
     return "PASS" if ok else "MISS"
 
 
@@ -202,7 +208,7 @@ def main() -> int:
 
         get_engine().dispose()
         drop_database(name)
-    return 0
+    return 1 if MISSED else 0
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ def main() -> int:
         f"noise recorded and ignored: {ignored:.0f} mails/s (aim >= {AIM:.0f}) "
         f"{'PASS' if ignored >= AIM else 'MISS'}"
     )
-    return 0
+    return 0 if created >= AIM and ignored >= AIM else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """SLA engine benchmark: due_at and compute_due latency, businesstimedelta, bulk throughput.
 
 Run from the repo root as ``python -m bench.bench_sla`` or ``python bench/bench_sla.py``.
-Prints PASS/MISS per target and always exits 0.
+Prints PASS/MISS per target; the exit status is 1 if any target was missed.
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ def main() -> int:
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
     for row in (header, tuple("-" * w for w in widths), *rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0
+    return 1 if any(row[3] == "MISS" for row in rows) else 0
 
 
 if __name__ == "__main__":

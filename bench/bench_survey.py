@@ -180,7 +180,7 @@ def main() -> int:
             f"{cpu_us[1]:.0f} us ({health_cpu / cpu_us[1]:.0%} of healthz's rate at full CPU)"
         )
     print(f"survey submission / healthz throughput: {ratio:.0%} (target >= 30%) {verdict}")
-    return 0
+    return 0 if verdict == "PASS" else 1
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def main() -> int:
             )
     finally:
         drop_database(name)
-    return 0
+    return 0 if ratio <= 1.10 else 1
 
 
 if __name__ == "__main__":
