@@ -35,33 +35,37 @@ def _token(env: dict[str, str]) -> str:
     return create_token(get_settings(), sub="bench", roles=["officer"], office="KANWIL-ACEH")
 
 
+def calculations(n: int = 1000) -> list[dict[str, str]]:
+    """The bodies the benchmark posts: receipts at random instants of 2026 (a fixed seed),
+    in the three channels."""
+    rng = random.Random(7)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        {
+            "office_code": "KANWIL-ACEH",
+            "channel": rng.choice(["email", "webchat", "social"]),
+            "received_at": (start + timedelta(seconds=rng.randrange(365 * 86400)))
+            .astimezone()
+            .isoformat(),
+        }
+        for _ in range(n)
+    ]
+
+
 def main() -> int:
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} "
         f"python={platform.python_version()}"
     )
     print(f"load: {CONNECTIONS} keep-alive connections, {SECONDS:.0f} s per run, 1 server worker")
-    rng = random.Random(7)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     with running_server() as (port, env):
         host = f"127.0.0.1:{port}"
-        auth = {"Authorization": f"Bearer {_token(env)}", "Content-Type": "application/json"}
-        bodies = [
-            json.dumps(
-                {
-                    "office_code": "KANWIL-ACEH",
-                    "channel": rng.choice(["email", "webchat", "social"]),
-                    "received_at": (start + timedelta(seconds=rng.randrange(365 * 86400)))
-                    .astimezone()
-                    .isoformat(),
-                }
-            ).encode()
-            for _ in range(1000)
-        ]
+        token = _token(env)
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        bodies = [json.dumps(b).encode() for b in calculations()]
         calculate = [request_bytes("POST", "/v1/sla/calculate", host, b, auth) for b in bodies]
         healthz = request_bytes("GET", "/healthz", host)
 
-        token = auth["Authorization"].removeprefix("Bearer ")
         results: list[LoadResult] = []
         for label, make in (
             ("GET /healthz", lambda i: healthz),

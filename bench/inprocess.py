@@ -23,7 +23,6 @@ import pstats
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,18 +35,12 @@ from app.cli import migrate_and_seed
 from app.core.config import get_settings
 from app.core.security import create_token
 from app.main import create_app
+from bench.bench_api import calculations
 from bench.bench_inquiries import ACTIONS, FILL, intake_body
 from bench.bench_shortcuts import Call, json_call, send_one
 from bench.server import in_process_database
 
 ROUTES = ("healthz", "calculate", "intake", "queue", *(action for action, _ in ACTIONS))
-
-
-def _calculation(i: int) -> dict[str, str]:
-    """The ``i``-th of bench_api's kind of body: a due time for an instant of 2026."""
-    received = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=(i * 7919 * 3571) % 31536000)
-    channel = ("email", "webchat", "social")[i % 3]
-    return {"office_code": "KANWIL-ACEH", "channel": channel, "received_at": received.isoformat()}
 
 
 async def _calls(
@@ -57,7 +50,9 @@ async def _calls(
     if route == "healthz":
         return lambda i: Call("GET", "/healthz"), 200
     if route == "calculate":
-        return lambda i: json_call("/v1/sla/calculate", tokens["officer"], _calculation(i)), 200
+        bodies = calculations()
+        officer = tokens["officer"]
+        return lambda i: json_call("/v1/sla/calculate", officer, bodies[i % len(bodies)]), 200
     if route == "intake":
         integration = tokens["integration"]
         return lambda i: json_call("/v1/inquiries", integration, intake_body(f"m-{i}")), 201
