@@ -283,8 +283,6 @@ async def decode_token(token: str, settings: Settings) -> Principal:
     cached = verified_tokens.get(_cache_key(token, settings))
     if cached is not None:
         return cached
-    if not settings.jwt_jwks_url:
-        canonical_parts(token)
     principal, claims = await _verify(token, settings)
     # The key set may have changed while the token was verified: cache under the new one.
     verified_tokens.put(_cache_key(token, settings), principal, claims)
@@ -296,6 +294,7 @@ LEEWAY_SECONDS = 60
 
 
 async def _verify(token: str, settings: Settings) -> tuple[Principal, dict[str, Any]]:
+    canonical_parts(token)  # the one spelling of a token, before anything else reads it
     try:
         header = jwt.get_unverified_header(token)
     except JOSEError as exc:
