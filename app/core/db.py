@@ -459,7 +459,13 @@ class _CompiledRead(RawStatement):
         self.conversions = [
             (i, processor)
             for i, c in enumerate(columns)
-            if (processor := c.type.result_processor(engine.dialect, None)) is not None
+            # As the dialect adapts the type (SQLite's datetimes are text, for example).
+            if (
+                processor := c.type.dialect_impl(engine.dialect).result_processor(
+                    engine.dialect, None
+                )
+            )
+            is not None
         ]
 
     def statement(self, bound: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -490,6 +496,70 @@ class _CompiledRead(RawStatement):
         return out
 
 
+# Reads by the key of their shape (``compiled_read``), for each engine.
+_READS: weakref.WeakKeyDictionary[Engine, dict[Any, _CompiledRead]] = weakref.WeakKeyDictionary()
+
+
+def compiled_read(engine: Engine, statement: Select[Any]) -> tuple[_CompiledRead, Any] | None:
+    """``statement`` compiled once per shape for ``engine`` (SQLAlchemy's cache key, as its
+    own compiled cache does), with the key's parameters; None for a statement that has no
+    cache key. A read built for each request then costs its cache key."""
+    key = statement._generate_cache_key()
+    if key is None:
+        return None
+    reads = _READS.setdefault(engine, {})
+    read = reads.get(key.key)
+    if read is None:
+        if len(reads) > 500:
+            reads.clear()
+        read = reads[key.key] = _CompiledRead(statement, engine, key)
+    return read, key.bindparams
+
+
+def read_in_session(session: Session, statements: Sequence[Select[Any]]) -> list[list[Any]]:
+    """The rows of each of ``statements``, read in the session's transaction (flushed
+    first) on its own connection, without SQLAlchemy's execution: rows with attributes
+    named after the columns and the columns' own conversions, as ``rows_at_once`` gives
+    them. On PostgreSQL the reads go in one pipeline: one round trip for all of them.
+    A driver's error becomes SQLAlchemy's, so the usual problems (503) apply.
+
+    Measured in-process (`python -m bench.inprocess assign`): an inquiry's detail read
+    with four ``Session.execute`` calls cost about 1.6 ms of the 4.3-4.6 ms of CPU of an
+    assign; docs/performance.md (*The detail in one round trip*)."""
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    reads = []
+    for statement in statements:
+        compiled = compiled_read(connection.engine, statement)
+        if compiled is None:  # no cache key: SQLAlchemy's own execution
+            return [list(session.execute(s)) for s in statements]
+        read, bound = compiled
+        sql, named = read.statement(bound)
+        # Positional parameters on SQLite.
+        parameters = named if read.order is None else tuple(named[n] for n in read.order)
+        reads.append((read, sql, parameters))
+    dbapi: Any = connection.connection.driver_connection
+    pipeline = dbapi.pipeline() if dialect.name == "postgresql" else nullcontext()
+    cursors: list[Any] = []
+    sql = ""
+    try:
+        with pipeline:
+            for _read, sql, parameters in reads:
+                cursors.append(dbapi.cursor())
+                cursors[-1].execute(sql, parameters)
+        return [read.rows(c.fetchall()) for (read, _, _), c in zip(reads, cursors, strict=True)]
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, dbapi, cursors[-1] if cursors else None):
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+        ) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 class RawWriter:
     """Runs single statements, each in a transaction of its own (``run_raw``), on the
     process's engine; each statement is compiled once per engine."""
@@ -501,8 +571,6 @@ class RawWriter:
         # pool.
         self._own: tuple[Engine, Any] | None = None
         self._async_pool: Any = None
-        # Reads by the key of their shape (``rows_at_once``).
-        self._reads: dict[Any, _CompiledRead] = {}
 
     def dialect_name(self) -> str:
         """The database's dialect: ``sqlite`` or ``postgresql``."""
@@ -616,21 +684,15 @@ class RawWriter:
         attributes named after the columns and the columns' own conversions (as
         SQLAlchemy gives them); None on any other database, and when the read fails:
         the caller then reads through its session, where the failure is reported.
-
-        The statement is compiled once per shape (SQLAlchemy's cache key, as its own
-        compiled cache does), so a read built for each request costs its cache key."""
+        The statement is compiled once per shape (``compiled_read``)."""
         engine = self._engine()
         if engine.dialect.name != "postgresql":
             return None
-        key = statement._generate_cache_key()
-        if key is None:
+        compiled = compiled_read(engine, statement)
+        if compiled is None:
             return None
-        read = self._reads.get(key.key)
-        if read is None:
-            if len(self._reads) > 500:
-                self._reads.clear()
-            read = self._reads[key.key] = _CompiledRead(statement, engine, key)
-        sql, parameters = read.statement(key.bindparams)
+        read, bound = compiled
+        sql, parameters = read.statement(bound)
         try:
             async with self.postgres() as connection, connection.cursor() as cursor:
                 await cursor.execute(sql, parameters)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from app.calendar.cache import CalendarCache
 from app.calendar.engine import WorkingCalendar
 from app.core.channels import Channel
-from app.core.db import RawWriter
+from app.core.db import RawWriter, read_in_session
 from app.core.errors import InvalidField, NotFound
 from app.core.security import Principal, Role
 from app.inquiries import access, hooks
@@ -180,34 +180,38 @@ class Viewer:
         return DocumentView(type=document.type, number=number, legacy=document.legacy)
 
     def _parts(self, inquiry: Inquiry) -> Parts:
-        # Rows, not ORM objects: the views only read them, and the ORM's identity map
-        # and instance state cost more than the reads (docs/performance.md, *Intake,
-        # the queue and the actions on the event loop*).
-        session, inquiry_id = self._db(), inquiry.id
+        # Rows, not ORM objects, in one round trip (``read_in_session``): the views only
+        # read them, and the ORM's identity map and instance state, and SQLAlchemy's
+        # execution of each statement, cost more than the reads (docs/performance.md,
+        # *Intake, the queue and the actions on the event loop*).
+        inquiry_id = inquiry.id
         documents, messages = _DOCUMENT.c, _MESSAGE.c
         consultations, outbox = _CONSULTATION.c, _OUTBOX.c
+        found_documents, found_messages, found_consultations, found_deliveries = read_in_session(
+            self._db(),
+            (
+                sql_select(_DOCUMENT)
+                .where(documents.inquiry_id == inquiry_id)
+                .order_by(documents.id),
+                sql_select(_MESSAGE)
+                .where(messages.inquiry_id == inquiry_id)
+                .order_by(messages.sent_at, messages.id),
+                sql_select(_CONSULTATION)
+                .where(consultations.inquiry_id == inquiry_id)
+                .order_by(consultations.id),
+                sql_select(
+                    outbox.message_id,
+                    outbox.status,
+                    outbox.attempts,
+                    outbox.delivered_at,
+                    outbox.last_error,
+                ).where(outbox.inquiry_id == inquiry_id, outbox.message_id.is_not(None)),
+            ),
+        )
         return Parts(
-            documents=list(
-                session.execute(
-                    sql_select(_DOCUMENT)
-                    .where(documents.inquiry_id == inquiry_id)
-                    .order_by(documents.id)
-                )
-            ),
-            messages=list(
-                session.execute(
-                    sql_select(_MESSAGE)
-                    .where(messages.inquiry_id == inquiry_id)
-                    .order_by(messages.sent_at, messages.id)
-                )
-            ),
-            consultations=list(
-                session.execute(
-                    sql_select(_CONSULTATION)
-                    .where(consultations.inquiry_id == inquiry_id)
-                    .order_by(consultations.id)
-                )
-            ),
+            documents=found_documents,
+            messages=found_messages,
+            consultations=found_consultations,
             deliveries={
                 o.message_id: DeliveryView(
                     status=o.status,
@@ -215,15 +219,7 @@ class Viewer:
                     delivered_at=o.delivered_at,
                     last_error=o.last_error,
                 )
-                for o in session.execute(
-                    sql_select(
-                        outbox.message_id,
-                        outbox.status,
-                        outbox.attempts,
-                        outbox.delivered_at,
-                        outbox.last_error,
-                    ).where(outbox.inquiry_id == inquiry_id, outbox.message_id.is_not(None))
-                )
+                for o in found_deliveries
             },
         )
 
