@@ -6,8 +6,9 @@ worker threads, which cProfile does not see (use py-spy on this command for thos
 
 Routes: ``healthz`` (the reference of every benchmark), ``calculate`` (POST
 /v1/sla/calculate), ``intake`` (POST /v1/inquiries, a web-chat message with one
-document), ``queue`` (GET /v1/inquiries?limit=50 over 20,000 inquiries), and the actions
-``assign``, ``request-info`` and ``answer``, each request on an inquiry of its own.
+document), ``queue`` (GET /v1/inquiries?limit=50 over 20,000 inquiries), ``detail`` (GET
+/v1/inquiries/{id}), and the actions ``assign``, ``request-info`` and ``answer``; ``detail``
+and the actions each request on an inquiry of its own.
 
 Needs a PostgreSQL server (BENCH_POSTGRES_URL, default the local test server); a
 database is created for the run and dropped afterwards.
@@ -40,7 +41,14 @@ from bench.bench_inquiries import ACTIONS, FILL, intake_body
 from bench.bench_shortcuts import Call, json_call, send_one
 from bench.server import in_process_database
 
-ROUTES = ("healthz", "calculate", "intake", "queue", *(action for action, _ in ACTIONS))
+ROUTES = (
+    "healthz",
+    "calculate",
+    "intake",
+    "queue",
+    "detail",
+    *(action for action, _ in ACTIONS),
+)
 
 
 async def _calls(
@@ -66,6 +74,8 @@ async def _calls(
         )
         assert status == 201, body
         ids.append(json.loads(body)["id"])
+    if route == "detail":
+        return lambda i: Call("GET", f"/v1/inquiries/{ids[i]}", headers=officer), 200
     payload = dict(ACTIONS)[route]
     return lambda i: json_call(f"/v1/inquiries/{ids[i]}/{route}", tokens["officer"], payload), 200
 
