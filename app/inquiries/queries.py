@@ -54,6 +54,7 @@ from app.sla.models import SlaPolicyRecord
 from app.sla.policies import PolicyCache
 
 Sort = Literal["due_at", "-received_at"]
+_INQUIRY = Inquiry.__table__  # type: ignore[attr-defined]
 _DOCUMENT = InquiryDocument.__table__  # type: ignore[attr-defined]
 _MESSAGE = InquiryMessage.__table__  # type: ignore[attr-defined]
 _CONSULTATION = Consultation.__table__  # type: ignore[attr-defined]
@@ -183,45 +184,20 @@ class Viewer:
         # Rows, not ORM objects, in one round trip (``read_in_session``): the views only
         # read them, and the ORM's identity map and instance state, and SQLAlchemy's
         # execution of each statement, cost more than the reads (docs/performance.md,
-        # *Intake, the queue and the actions on the event loop*).
-        inquiry_id = inquiry.id
-        documents, messages = _DOCUMENT.c, _MESSAGE.c
-        consultations, outbox = _CONSULTATION.c, _OUTBOX.c
-        found_documents, found_messages, found_consultations, found_deliveries = read_in_session(
+        # *The detail in one round trip*).
+        return _parts_of(read_in_session(self._db(), _part_reads(inquiry.id)))
+
+    def readable(self, inquiry_id: uuid.UUID) -> tuple[Any, Parts]:
+        """The inquiry (a row with its table's columns) and its parts, read together in
+        one round trip, if the caller may read it; else NotFound."""
+        table = _INQUIRY
+        found, *parts = read_in_session(
             self._db(),
-            (
-                sql_select(_DOCUMENT)
-                .where(documents.inquiry_id == inquiry_id)
-                .order_by(documents.id),
-                sql_select(_MESSAGE)
-                .where(messages.inquiry_id == inquiry_id)
-                .order_by(messages.sent_at, messages.id),
-                sql_select(_CONSULTATION)
-                .where(consultations.inquiry_id == inquiry_id)
-                .order_by(consultations.id),
-                sql_select(
-                    outbox.message_id,
-                    outbox.status,
-                    outbox.attempts,
-                    outbox.delivered_at,
-                    outbox.last_error,
-                ).where(outbox.inquiry_id == inquiry_id, outbox.message_id.is_not(None)),
-            ),
+            (sql_select(table).where(table.c.id == inquiry_id), *_part_reads(inquiry_id)),
         )
-        return Parts(
-            documents=found_documents,
-            messages=found_messages,
-            consultations=found_consultations,
-            deliveries={
-                o.message_id: DeliveryView(
-                    status=o.status,
-                    attempts=o.attempts,
-                    delivered_at=o.delivered_at,
-                    last_error=o.last_error,
-                )
-                for o in found_deliveries
-            },
-        )
+        if not found or not access.may_read(self._db(), self.principal, found[0]):
+            raise NotFound("No such inquiry.")
+        return found[0], _parts_of(parts)
 
     def receipt(self, inquiry: Inquiry) -> InquiryReceipt:
         """What the posting integration gets back."""
@@ -240,9 +216,10 @@ class Viewer:
         """An inquiry as a list shows it."""
         return InquirySummary(**self._summary_fields(inquiry, in_list=True))
 
-    def detail(self, inquiry: Inquiry) -> InquiryDetail:
-        """An inquiry with its messages, documents and consultations."""
-        parts = self._parts(inquiry)
+    def detail(self, inquiry: Inquiry, parts: Parts | None = None) -> InquiryDetail:
+        """An inquiry with its messages, documents and consultations (``parts``, read
+        here unless given)."""
+        parts = self._parts(inquiry) if parts is None else parts
         documents, messages, consultations = parts.documents, parts.messages, parts.consultations
         return InquiryDetail(
             **self._summary_fields(inquiry, in_list=False),
@@ -269,6 +246,47 @@ class Viewer:
             resolved_at=inquiry.resolved_at,
             closed_at=inquiry.closed_at,
         )
+
+
+def _part_reads(inquiry_id: uuid.UUID) -> tuple[Select[Any], ...]:
+    """The reads of an inquiry's documents, messages, consultations and deliveries."""
+    documents, messages = _DOCUMENT.c, _MESSAGE.c
+    consultations, outbox = _CONSULTATION.c, _OUTBOX.c
+    return (
+        sql_select(_DOCUMENT).where(documents.inquiry_id == inquiry_id).order_by(documents.id),
+        sql_select(_MESSAGE)
+        .where(messages.inquiry_id == inquiry_id)
+        .order_by(messages.sent_at, messages.id),
+        sql_select(_CONSULTATION)
+        .where(consultations.inquiry_id == inquiry_id)
+        .order_by(consultations.id),
+        sql_select(
+            outbox.message_id,
+            outbox.status,
+            outbox.attempts,
+            outbox.delivered_at,
+            outbox.last_error,
+        ).where(outbox.inquiry_id == inquiry_id, outbox.message_id.is_not(None)),
+    )
+
+
+def _parts_of(found: Sequence[list[Any]]) -> Parts:
+    """The parts from the rows of ``_part_reads``."""
+    documents, messages, consultations, deliveries = found
+    return Parts(
+        documents=documents,
+        messages=messages,
+        consultations=consultations,
+        deliveries={
+            o.message_id: DeliveryView(
+                status=o.status,
+                attempts=o.attempts,
+                delivered_at=o.delivered_at,
+                last_error=o.last_error,
+            )
+            for o in deliveries
+        },
+    )
 
 
 def template_use(message: InquiryMessage) -> TemplateUse | None:

@@ -127,9 +127,11 @@ def _detail(
     principal: Principal,
     inquiry: Inquiry,
     response: Response,
+    viewer: queries.Viewer | None = None,
+    parts: queries.Parts | None = None,
 ) -> InquiryDetail:
-    viewer = _viewer(request, session, principal)
-    detail = viewer.detail(inquiry)
+    viewer = viewer or _viewer(request, session, principal)
+    detail = viewer.detail(inquiry, parts)
     shown = identity_reads.shown_in_full(detail)
     if shown:
         with audit_session(request, session) as audit:
@@ -344,8 +346,9 @@ def get_inquiry(
     response: Response,
 ) -> InquiryDetail:
     """The inquiry with its messages, documents, consultations and SLA, and its ETag."""
-    inquiry = queries.get_readable(session, principal, inquiry_id)
-    return _detail(request, session, principal, inquiry, response)
+    viewer = _viewer(request, session, principal)
+    inquiry, parts = viewer.readable(inquiry_id)
+    return _detail(request, session, principal, inquiry, response, viewer, parts)
 
 
 @inquiry_router.get(
