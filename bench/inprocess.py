@@ -12,7 +12,9 @@ and the actions each request on an inquiry of its own.
 
 Needs a PostgreSQL server (BENCH_POSTGRES_URL, default the local test server); a
 database is created for the run and dropped afterwards.
-Run: `.venv/bin/python -m bench.inprocess intake [N] [--profile]` (N requests, default 1000).
+Run: `.venv/bin/python -m bench.inprocess intake [N] [--profile] [--statements]` (N
+requests, default 1000; ``--statements``: the SQL statements per request that go through
+SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ import json
 import pstats
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import anyio
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 
 from app.cli import migrate_and_seed
 from app.core.config import get_settings
@@ -80,6 +85,26 @@ async def _calls(
     return lambda i: json_call(f"/v1/inquiries/{ids[i]}/{route}", tokens["officer"], payload), 200
 
 
+class _Statements:
+    """The statements SQLAlchemy executes while counting (``--statements``), by their
+    first words; reads sent by ``app.core.db.read_in_session`` and on the event loop's own
+    connections do not pass through it and are not counted."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.seen: Counter[str] = Counter()
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.counting:
+            self.seen[" ".join(statement.split())[:60]] += 1
+
+    def report(self, n: int) -> None:
+        print(f"{sum(self.seen.values()) / n:.1f} statements per request through SQLAlchemy:")
+        for statement, count in self.seen.most_common():
+            print(f"  {count / n:4.1f}  {statement}")
+
+
 async def _run(app: FastAPI, route: str, tokens: dict[str, str], n: int, profile: bool) -> None:
     warm = 100
     make, expect = await _calls(app, route, tokens, n + warm)
@@ -89,6 +114,9 @@ async def _run(app: FastAPI, route: str, tokens: dict[str, str], n: int, profile
     gc.collect()
     gc.freeze()
     profiler = cProfile.Profile() if profile else None
+    statements = _Statements() if "--statements" in sys.argv else None
+    if statements:
+        statements.counting = True
     started = time.process_time()
     if profiler:
         profiler.enable()
@@ -98,10 +126,14 @@ async def _run(app: FastAPI, route: str, tokens: dict[str, str], n: int, profile
     if profiler:
         profiler.disable()
     cost = (time.process_time() - started) / n
+    if statements:
+        statements.counting = False
     print(
         f"{route}: {cost * 1e6:.0f} us of CPU per request, {n} requests"
         + (" (profiler on)" if profiler else "")
     )
+    if statements:
+        statements.report(n)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
 
@@ -109,7 +141,10 @@ async def _run(app: FastAPI, route: str, tokens: dict[str, str], n: int, profile
 def main() -> int:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     if not args or args[0] not in ROUTES:
-        print(f"usage: python -m bench.inprocess {{{'|'.join(ROUTES)}}} [N] [--profile]")
+        print(
+            f"usage: python -m bench.inprocess {{{'|'.join(ROUTES)}}} [N] [--profile]"
+            " [--statements]"
+        )
         return 2
     route, n = args[0], int(args[1]) if len(args) > 1 else 1000
     with in_process_database("infodesk_inprocess") as url:
