@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.calendar.cache import CalendarCache
+from app.calendar.engine import WorkingCalendar
 from app.core.channels import Channel
 from app.core.config import get_settings
 from app.core.errors import Forbidden, NotFound
@@ -163,11 +164,18 @@ class Workflow:
         )
         return to_engine(record_)
 
+    def _calendar(self) -> WorkingCalendar:
+        # The office's calendar as this transaction sees it. Reading its version does not
+        # flush the inquiry's pending changes: they go in the action's last flush, so the
+        # inquiry is updated once (each UPDATE of it touches all its indexes).
+        with self.session.no_autoflush:
+            return self.calendars.get(self.session, self.inquiry.office_code, fresh=True)
+
     def _end_pause(self) -> None:
         inquiry = self.inquiry
         if inquiry.awaiting_since is None:
             return
-        calendar = self.calendars.get(self.session, inquiry.office_code, fresh=True)
+        calendar = self._calendar()
         policy = self._policy()
         inquiry.paused_working_seconds += pause_so_far(calendar, policy, inquiry, self.now)
         inquiry.awaiting_since = None
@@ -181,6 +189,9 @@ class Workflow:
     def _to_requester(
         self, kind: str, body: str, template: FilledTemplate | None = None
     ) -> InquiryMessage:
+        # Flushed for its id (the outbox row and the event name it), with what the action
+        # has changed on the inquiry so far: request-info and answer send before they
+        # change it, so that the inquiry is updated once, by the action's last flush.
         inquiry = self.inquiry
         message = InquiryMessage(
             inquiry_id=inquiry.id,
@@ -206,7 +217,7 @@ class Workflow:
             inquiry.first_response_at = self.now
             inquiry.sla_outcome = "met" if self.now <= inquiry.due_at else "missed"
             inquiry.first_responder = self.principal.sub
-            calendar = self.calendars.get(self.session, inquiry.office_code, fresh=True)
+            calendar = self._calendar()
             paused = (
                 inquiry.paused_working_seconds
                 if self._policy().pause_when_awaiting_requester
@@ -238,12 +249,12 @@ class Workflow:
     def request_info(self, message: str, if_match: str | None) -> Inquiry:
         """Ask the requester for missing data; the clock pauses as the policy says."""
         before = self._begin("request_info", if_match)
-        self._claim_if_new(before)
         inquiry = self.inquiry
-        if inquiry.awaiting_since is None:
-            inquiry.awaiting_since = self.now
         body = texts.info_request(inquiry.requester_name, inquiry.reference, message)
         sent = self._to_requester("info_request", body)
+        self._claim_if_new(before)
+        if inquiry.awaiting_since is None:
+            inquiry.awaiting_since = self.now
         return self._finish(
             "request_info", before, Status.awaiting_requester, {"message_id": sent.id}
         )
@@ -312,7 +323,6 @@ class Workflow:
         """Send the answer, written by hand or from a template (then ``message`` is extra
         text after it); the first answer or escalation fixes the SLA outcome."""
         before = self._begin("answer", if_match)
-        self._claim_if_new(before)
         self._end_pause()
         inquiry = self.inquiry
         # Filled after the pause ended, so that {{batas_waktu}} is the due time as it is now.
@@ -320,6 +330,7 @@ class Workflow:
         text = "\n\n".join(part for part in (filled and filled.text, message) if part)
         body = texts.answer(inquiry.requester_name, inquiry.reference, text, self._survey_url())
         sent = self._to_requester("answer", body, filled)
+        self._claim_if_new(before)
         inquiry.answered_at = self.now
         hooks.answered(self.session, inquiry, text, self.now)
         self._first_response()
