@@ -430,7 +430,9 @@ class RawStatement:
         self.processors = {
             name: processor
             for name, bind in compiled.binds.items()  # type: ignore[attr-defined]
-            if (processor := bind.type.bind_processor(engine.dialect)) is not None
+            # As the dialect adapts the type, as SQLAlchemy's own execution does.
+            if (processor := bind.type.dialect_impl(engine.dialect).bind_processor(engine.dialect))
+            is not None
         }
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
@@ -444,8 +446,8 @@ class RawStatement:
 
 
 class _CompiledRead(RawStatement):
-    """A select compiled once per shape for PostgreSQL, with its columns' conversions and
-    a row type that names them."""
+    """A select compiled once per shape, with its columns' conversions and a row type that
+    names them."""
 
     def __init__(self, statement: Select[Any], engine: Engine, key: Any) -> None:
         super().__init__(statement, engine, key)
@@ -468,8 +470,9 @@ class _CompiledRead(RawStatement):
             is not None
         ]
 
-    def statement(self, bound: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-        """The SQL and its parameters for the values ``bound`` (the cache key's)."""
+    def statement(self, bound: Sequence[Any]) -> tuple[str, dict[str, Any] | tuple[Any, ...]]:
+        """The SQL and its parameters for the values ``bound`` (the cache key's), as the
+        driver takes them: by name, or in order where the dialect is positional (SQLite)."""
         values = self.compiled.construct_params(extracted_parameters=bound) or {}
         for name, processor in self.processors.items():
             if name in values:
@@ -478,9 +481,13 @@ class _CompiledRead(RawStatement):
                     [processor(v) for v in value] if name in self.expanding else processor(value)
                 )
         if not self.expanding:
+            if self.order is not None:
+                return self.sql, tuple(values[name] for name in self.order)
             return self.sql, dict(values)
         # IN lists: one parameter per element, as SQLAlchemy's execution renders them.
         expanded = self.compiled._process_parameters_for_postcompile(values)  # type: ignore[attr-defined]
+        if self.order is not None:
+            return expanded.statement, tuple(expanded.positional_parameters)
         return expanded.statement, expanded.parameters
 
     def rows(self, fetched: list[tuple[Any, ...]]) -> list[Any]:
@@ -507,7 +514,9 @@ def compiled_read(engine: Engine, statement: Select[Any]) -> tuple[_CompiledRead
     key = statement._generate_cache_key()
     if key is None:
         return None
-    reads = _READS.setdefault(engine, {})
+    reads = _READS.get(engine)
+    if reads is None:
+        reads = _READS[engine] = {}
     read = reads.get(key.key)
     if read is None:
         if len(reads) > 500:
@@ -535,10 +544,7 @@ def read_in_session(session: Session, statements: Sequence[Select[Any]]) -> list
         if compiled is None:  # no cache key: SQLAlchemy's own execution
             return [list(session.execute(s)) for s in statements]
         read, bound = compiled
-        sql, named = read.statement(bound)
-        # Positional parameters on SQLite.
-        parameters = named if read.order is None else tuple(named[n] for n in read.order)
-        reads.append((read, sql, parameters))
+        reads.append((read, *read.statement(bound)))
     dbapi: Any = connection.connection.driver_connection
     pipeline = dbapi.pipeline() if dialect.name == "postgresql" else nullcontext()
     cursors: list[Any] = []
