@@ -190,14 +190,12 @@ class Viewer:
     def readable(self, inquiry_id: uuid.UUID) -> tuple[Any, Parts]:
         """The inquiry (a row with its table's columns) and its parts, read together in
         one round trip, if the caller may read it; else NotFound."""
-        table = _INQUIRY
         found, *parts = read_in_session(
             self._db(),
-            (sql_select(table).where(table.c.id == inquiry_id), *_part_reads(inquiry_id)),
+            (sql_select(_INQUIRY).where(_INQUIRY.c.id == inquiry_id), *_part_reads(inquiry_id)),
         )
-        if not found or not access.may_read(self._db(), self.principal, found[0]):
-            raise NotFound("No such inquiry.")
-        return found[0], _parts_of(parts)
+        inquiry = readable_or_404(self._db(), self.principal, found[0] if found else None)
+        return inquiry, _parts_of(parts)
 
     def receipt(self, inquiry: Inquiry) -> InquiryReceipt:
         """What the posting integration gets back."""
@@ -317,10 +315,13 @@ def consultation_view(c: Consultation) -> ConsultationView:
 
 def get_readable(session: Session, principal: Principal, inquiry_id: uuid.UUID) -> Inquiry:
     """The inquiry if the caller may read it, else NotFound."""
-    inquiry = session.get(Inquiry, inquiry_id)
-    if inquiry is None:
-        raise NotFound("No such inquiry.")
-    if not access.may_read(session, principal, inquiry):
+    return readable_or_404(session, principal, session.get(Inquiry, inquiry_id))
+
+
+def readable_or_404(session: Session, principal: Principal, inquiry: Inquiry | None) -> Inquiry:
+    """``inquiry`` (an entity or a row of its table) if it exists and the caller may read
+    it; else NotFound, the same for both, so that a refusal does not tell it exists."""
+    if inquiry is None or not access.may_read(session, principal, inquiry):
         raise NotFound("No such inquiry.")
     return inquiry
 
