@@ -14,6 +14,7 @@ from app.sla.engine import (
     day_one,
     due_at,
     sla_state,
+    sla_state_of,
     working_seconds_left,
 )
 
@@ -79,9 +80,12 @@ def view(
     ):
         # The clock stands still, unless it had run out before the pause began.
         state = "breached" if inquiry.due_at < inquiry.awaiting_since else "paused"
-    else:
+    elif ongoing:
         state = sla_state(calendar, policy, due, now)
-    left = 0 if inquiry.sla_outcome else working_seconds_left(calendar, due, now)
+    else:
+        # The stored instants decide, as the work queue's filter does in SQL.
+        state = sla_state_of(due, risk, now)
+    left = 0 if inquiry.sla_outcome or now >= due else working_seconds_left(calendar, due, now)
     return ClockView(
         due_at=due.astimezone(calendar.tz),
         at_risk_at=risk.astimezone(calendar.tz),

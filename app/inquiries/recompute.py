@@ -57,6 +57,7 @@ def recompute_open_due_times(
         columns.paused_working_seconds,
         columns.policy_code,
         columns.due_at,
+        columns.at_risk_at,
         columns.version,
     ).where(columns.sla_outcome.is_(None))
     if office_code is not None:
@@ -70,7 +71,7 @@ def recompute_open_due_times(
     if first_day is not None:
         query = query.where(columns.due_at >= _local_midnight(calendar, first_day))
 
-    groups: dict[str, list[tuple[object, int, int, int, int]]] = defaultdict(list)
+    groups: dict[str, list[tuple[object, int, int, int, int, int]]] = defaultdict(list)
     for row in session.execute(query):
         groups[row.policy_code].append(
             (
@@ -79,6 +80,7 @@ def recompute_open_due_times(
                 row.paused_working_seconds,
                 int(row.due_at.timestamp()),
                 row.version,
+                int(row.at_risk_at.timestamp()),
             )
         )
 
@@ -92,9 +94,13 @@ def recompute_open_due_times(
             count=len(rows),
         )
         old = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+        old_risk = np.fromiter((r[5] for r in rows), dtype=np.int64, count=len(rows))
         new = bulk_due_epochs(calendar, policy, received, paused)
-        moved = np.flatnonzero(new != old)
-        risk = bulk_at_risk_epochs(calendar, policy, new[moved])
+        risk_all = bulk_at_risk_epochs(calendar, policy, new)
+        # The at-risk instant can move without the due time (the warning's length, or the
+        # hours before a closing that stays): the queue's state is read from both.
+        moved = np.flatnonzero((new != old) | (risk_all != old_risk))
+        risk = risk_all[moved]
         for index, at_risk in zip(moved.tolist(), risk.tolist(), strict=True):
             moved_row = rows[index]
             changes.append(

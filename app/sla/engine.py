@@ -313,6 +313,16 @@ def sla_state(
     return "at_risk" if left < 60 * policy.warn_before_working_minutes else "on_track"
 
 
+def sla_state_of(due_at: datetime, at_risk: datetime, now: datetime) -> SlaState:
+    """``sla_state`` of a clock still running, from its due time and its ``at_risk_at``
+    (stored with it) alone, without the calendar: what a list of inquiries shows. The
+    same state, since ``at_risk_at`` is the latest instant with the warning's working
+    time left; and the same rule as the work queue's filter in SQL."""
+    if now > due_at:
+        return "breached"
+    return "at_risk" if to_epoch(now) > to_epoch(at_risk) else "on_track"
+
+
 def at_risk_at(calendar: WorkingCalendar, policy: SlaPolicy, due_at: datetime) -> datetime:
     """Return the latest instant with the warning threshold of working time left to due_at."""
     due = to_epoch(due_at)

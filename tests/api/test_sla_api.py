@@ -381,3 +381,25 @@ def test_policies_choose_the_most_specific(
         "/v1/sla/policies/x", json={"office_code": "KPPBC-NOPE"}, headers=admin
     )
     assert unknown_office.status_code == 422
+
+
+def test_a_policy_change_that_keeps_due_times_moves_the_at_risk_instant(
+    client: TestClient, auth: TokenFactory, session: Session
+) -> None:
+    """The queue reads an inquiry's state from its stored due and at-risk instants, so a
+    change that moves only the at-risk instant (the warning's length) is written too."""
+    open_id = _inquiry(session, "2026-11-23T09:00:00+07:00", "2026-11-24T17:00:00+07:00")
+    before = session.get(Inquiry, open_id)
+    assert before is not None
+    version = before.version
+    changed = client.put(
+        "/v1/sla/policies/default", json={"warn_before_working_minutes": 60}, headers=auth("admin")
+    )
+    assert changed.status_code == 200, changed.text
+    assert int(changed.headers["x-recomputed-inquiries"]) >= 1
+    session.expire_all()
+    row = session.get(Inquiry, open_id)
+    assert row is not None
+    assert row.due_at == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 17:00 WIB, unchanged
+    assert row.at_risk_at == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # one working hour before
+    assert row.version == version + 1

@@ -25,6 +25,7 @@ from app.sla.engine import (
     due_at,
     merge_pauses,
     sla_state,
+    sla_state_of,
     working_seconds_left,
 )
 from tests.unit.reference import ZONES, Case, RefCalendar, cases, compute_due_unmemoised
@@ -511,6 +512,29 @@ def test_at_risk_at_is_where_sla_state_turns_at_risk(
         if now >= first:
             state = sla_state(cal, policy, due, now)
             assert (state == "at_risk") == (risk < now <= due), (now, state)
+
+
+@PROPERTY
+@given(
+    cases(second_grid=True),
+    warn_policies,
+    st.integers(-3 * 86400, 86400),
+    st.integers(0, 999_999),
+)
+def test_state_from_the_stored_instants_is_sla_state(
+    case: Case, policy: SlaPolicy, before: int, micro: int
+) -> None:
+    """A running clock's state from its due time and at-risk instant alone (the queue's)
+    is the engine's, at whole seconds and between them, around both instants."""
+    zone, due, overrides = case
+    cal = small(zone, overrides)
+    risk = at_risk_at(cal, policy, due)
+    first = datetime(2024, 1, 1, tzinfo=cal.tz)
+    for base in (due, risk):
+        for s in (before, -1, 0, 1):
+            now = base + timedelta(seconds=s, microseconds=micro)
+            if first <= now <= datetime(2028, 12, 31, tzinfo=cal.tz):
+                assert sla_state_of(due, risk, now) == sla_state(cal, policy, due, now), now
 
 
 def test_bulk_at_risk_matches_scalar_elementwise() -> None:
