@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import and_, not_, or_
 from sqlalchemy import select as sql_select
@@ -42,6 +42,7 @@ from app.inquiries.schemas import (
     InquiryReceipt,
     MessageView,
     PublicTicket,
+    QueueQuery,
     SlaView,
     TemplateUse,
 )
@@ -51,7 +52,6 @@ from app.sla.engine import SlaPolicy
 from app.sla.models import SlaPolicyRecord
 from app.sla.policies import PolicyCache
 
-Sort = Literal["due_at", "-received_at"]
 _INQUIRY = Inquiry.__table__  # type: ignore[attr-defined]
 _DOCUMENT = InquiryDocument.__table__  # type: ignore[attr-defined]
 _MESSAGE = InquiryMessage.__table__  # type: ignore[attr-defined]
@@ -370,22 +370,6 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[datetime, uuid.UUID]:
         return moment, uuid.UUID(inquiry_id)
     except (ValueError, TypeError, OverflowError) as exc:
         raise invalid from exc
-
-
-@dataclass(frozen=True, slots=True)
-class QueueQuery:
-    """The work queue's filters, order and page."""
-
-    status: list[Status] | None = None
-    office_code: str | None = None
-    channel: Channel | None = None
-    assignee: str | None = None
-    sla_state: str | None = None
-    due_before: datetime | None = None
-    q: str | None = None
-    sort: Sort = "due_at"
-    limit: int = 50
-    cursor: str | None = None
 
 
 # What a page shows of each inquiry: its summary and its clock, no more.

@@ -11,11 +11,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.calendar.cache import CalendarCache
-from app.core.channels import Channel
 from app.core.db import SessionDep, audit_session, run_and_commit, utcnow
 from app.core.errors import DomainError, problem_responses
 from app.core.gate import row_gate
-from app.core.schemas import Instant, RowId
+from app.core.schemas import RowId
 from app.core.security import CurrentPrincipal, Principal
 from app.inquiries import identity_reads, intake, queries
 from app.inquiries.errors import (
@@ -42,9 +41,8 @@ from app.inquiries.schemas import (
     InquiryPage,
     InquiryReceipt,
     MessageIn,
-    SlaStateName,
+    QueueQuery,
 )
-from app.inquiries.states import Status
 from app.inquiries.workflow import Workflow, etag, load
 from app.offices.units import UnknownUnit
 from app.sla.policies import PolicyCache
@@ -284,41 +282,14 @@ async def create_inquiry(
     responses=problem_responses(401, 403, 422),
 )
 async def list_inquiries(
-    request: Request,
-    principal: CurrentPrincipal,
-    status_: Annotated[list[Status] | None, Query(alias="status")] = None,
-    office_code: Annotated[str | None, Query(max_length=32)] = None,
-    channel: Channel | None = None,
-    assignee: Annotated[str | None, Query(max_length=200, description="`me` or a subject")] = None,
-    sla_state: SlaStateName | None = None,
-    due_before: Annotated[
-        Instant | None, Query(description="with an offset, e.g. 2026-11-30T17:00:00+07:00")
-    ] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    sort: Annotated[queries.Sort, Query()] = "due_at",
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    request: Request, principal: CurrentPrincipal, query: Annotated[QueueQuery, Query()]
 ) -> InquiryPage:
     """The inquiries you may see, soonest due first (or `sort=-received_at`), filtered;
     pass `next_cursor` back as `cursor` for the next page."""
-    query = queries.QueueQuery(
-        status=status_,
-        office_code=office_code,
-        channel=channel,
-        assignee=assignee,
-        sla_state=sla_state,
-        due_before=due_before,
-        q=q,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-    )
     return await queue_page(request, principal, query)
 
 
-async def queue_page(
-    request: Request, principal: Principal, query: queries.QueueQuery
-) -> InquiryPage:
+async def queue_page(request: Request, principal: Principal, query: QueueQuery) -> InquiryPage:
     """A page of the work queue: from memory and the event loop's connection when it
     can be, else with a request session in the thread pool."""
     calendars, policies = _caches(request)

@@ -448,6 +448,29 @@ class InquiryReceipt(BaseModel):
     etag: str
 
 
+Sort = Literal["due_at", "-received_at"]
+
+
+class QueueQuery(BaseModel):
+    """The work queue's filters, order and page: the list's query parameters, read by
+    FastAPI as one model (one validation instead of one per parameter)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: list[Status] | None = None
+    office_code: str | None = Field(default=None, max_length=32)
+    channel: Channel | None = None
+    assignee: str | None = Field(default=None, max_length=200, description="`me` or a subject")
+    sla_state: SlaStateName | None = None
+    due_before: Instant | None = Field(
+        default=None, description="with an offset, e.g. 2026-11-30T17:00:00+07:00"
+    )
+    q: str | None = Field(default=None, min_length=1, max_length=200)
+    sort: Sort = "due_at"
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=500)
+
+
 class InquiryPage(BaseModel):
     """A page of inquiries; pass ``next_cursor`` as ``cursor`` for the next."""
 
