@@ -69,8 +69,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # PostgreSQL's sessions are in UTC
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -186,10 +186,13 @@ def _sqlite_writer_lock(engine: Engine) -> None:
 def _postgres_options() -> str:
     # Server-side limits, so that a held lock or a runaway query frees the connection:
     # the request gets a 503 with Retry-After rather than waiting for ever.
+    # And UTC as the session's time zone, whatever the server's default: psycopg then
+    # gives timestamps as datetime.UTC, which the UtcDateTime columns take as they are.
     settings = get_settings()
     return (
         f"-c lock_timeout={settings.db_lock_timeout_ms} "
-        f"-c statement_timeout={settings.db_statement_timeout_ms}"
+        f"-c statement_timeout={settings.db_statement_timeout_ms} "
+        "-c TimeZone=UTC"
     )
 
 
