@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from app.calendar.engine import WorkingCalendar
 from app.inquiries.models import Inquiry
@@ -47,9 +48,9 @@ def pause_so_far(
     return calendar.working_seconds_between(inquiry.awaiting_since, now)
 
 
-@dataclass(frozen=True, slots=True)
-class ClockView:
-    """The clock as a reader sees it now."""
+class ClockView(NamedTuple):
+    """The clock as a reader sees it now (a named tuple: built for every row of a page,
+    and half the cost of a frozen dataclass)."""
 
     due_at: datetime
     at_risk_at: datetime
@@ -65,7 +66,7 @@ def view(
     """The inquiry's clock at ``now``; while awaiting the requester the due time moves on."""
     start_day, late_intake = day_one(calendar, policy, inquiry.received_at)
     due, risk = inquiry.due_at, inquiry.at_risk_at
-    ongoing = pause_so_far(calendar, policy, inquiry, now)
+    ongoing = pause_so_far(calendar, policy, inquiry, now) if inquiry.awaiting_since else 0
     if ongoing:
         moved = schedule(
             calendar, policy, inquiry.received_at, inquiry.paused_working_seconds + ongoing
@@ -86,11 +87,5 @@ def view(
         # The stored instants decide, as the work queue's filter does in SQL.
         state = sla_state_of(due, risk, now)
     left = 0 if inquiry.sla_outcome or now >= due else working_seconds_left(calendar, due, now)
-    return ClockView(
-        due_at=due.astimezone(calendar.tz),
-        at_risk_at=risk.astimezone(calendar.tz),
-        start_day=start_day,
-        late_intake=late_intake,
-        state=state,
-        working_seconds_left=left,
-    )
+    tz = calendar.tz
+    return ClockView(due.astimezone(tz), risk.astimezone(tz), start_day, late_intake, state, left)

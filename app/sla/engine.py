@@ -240,9 +240,25 @@ def day_one(
     calendar: WorkingCalendar, policy: SlaPolicy, received_at: datetime
 ) -> tuple[date, bool]:
     """``compute_due``'s ``start_day`` and ``late_intake`` alone, without the due time's
-    explanation: what a list of inquiries shows of each one's clock."""
-    receipt = _receipt(calendar, policy, received_at)
-    return receipt.tail.counted[0], receipt.late_intake
+    explanation: what a list of inquiries shows of each one's clock. Remembered per
+    calendar (which is immutable) and receipt second: a work queue shows the same
+    inquiries again and again, and the lookup costs a quarter of the computation."""
+    epoch = to_epoch(received_at)
+    key = ("sla.day_one", policy.target_working_days, policy.late_intake_minutes)
+    memo = cast("dict[int, tuple[date, bool]] | None", calendar.derived.get(key))
+    if memo is None:
+        memo = cast("dict[int, tuple[date, bool]]", calendar.derived.setdefault(key, {}))
+    found = memo.get(epoch)
+    if found is None:
+        receipt = _receipt(calendar, policy, received_at)
+        if len(memo) >= _DAY_ONE_MEMO:
+            memo.clear()
+        found = memo[epoch] = (receipt.tail.counted[0], receipt.late_intake)
+    return found
+
+
+# Receipts remembered by day_one per calendar and policy shape (about 200 bytes each).
+_DAY_ONE_MEMO = 50_000
 
 
 def compute_due(
