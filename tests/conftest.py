@@ -164,7 +164,7 @@ class _SharedWriter:
     async def postgres(self) -> AsyncIterator[None]:
         yield None  # no connection of the loop's own: the same wait
 
-    async def rows_at_once(self, statement: Any) -> None:
+    async def rows_at_once(self, statement: Any, *, same_as: Any = None) -> None:
         return None  # reads go through the shared session, which sees its writes
 
     async def aclose(self) -> None:

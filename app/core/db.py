@@ -11,7 +11,7 @@ import threading
 import time
 import weakref
 from collections import namedtuple
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -68,8 +68,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         utc = value.astimezone(UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name != "postgresql":
+            return super().result_processor(dialect, coltype)
+        # psycopg converts timestamptz itself; SQLAlchemy's wrapper around
+        # process_result_value was two calls per value, five per row of the work queue.
+        return self._on_postgresql
+
+    @staticmethod
+    def _on_postgresql(value: datetime | None) -> datetime | None:
         if value is None or value.tzinfo is UTC:  # PostgreSQL's sessions are in UTC
+            return value
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is UTC:
             return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
@@ -528,6 +541,35 @@ def compiled_read(engine: Engine, statement: Select[Any]) -> tuple[_CompiledRead
     return read, key.bindparams
 
 
+# Reads sent recently, by the key their caller gave (``rows_at_once``'s ``same_as``):
+# the compiled read, its SQL and its parameters as the driver takes them.
+_SENT: weakref.WeakKeyDictionary[Engine, dict[Hashable, tuple[_CompiledRead, str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+_SENT_LIMIT = 1000
+
+
+def _prepared_read(
+    engine: Engine, statement: Select[Any] | Callable[[], Select[Any]], same_as: Hashable
+) -> tuple[_CompiledRead, str, Any] | None:
+    sent = _SENT.get(engine)
+    if sent is None:
+        sent = _SENT[engine] = {}
+    if same_as is not None and (found := sent.get(same_as)) is not None:
+        return found
+    built = statement() if callable(statement) else statement
+    compiled = compiled_read(engine, built)
+    if compiled is None:
+        return None
+    read, bound = compiled
+    prepared = (read, *read.statement(bound))
+    if same_as is not None:
+        if len(sent) >= _SENT_LIMIT:
+            sent.clear()
+        sent[same_as] = prepared
+    return prepared
+
+
 def read_in_session(session: Session, statements: Sequence[Select[Any]]) -> list[list[Any]]:
     """The rows of each of ``statements``, read in the session's transaction (flushed
     first) on its own connection, without SQLAlchemy's execution: rows with attributes
@@ -688,20 +730,24 @@ class RawWriter:
         async with pool.connection() as connection:
             yield connection
 
-    async def rows_at_once(self, statement: Select[Any]) -> list[Any] | None:
+    async def rows_at_once(
+        self, statement: Select[Any] | Callable[[], Select[Any]], *, same_as: Hashable = None
+    ) -> list[Any] | None:
         """The rows of a read on one of the event loop's PostgreSQL connections, with
         attributes named after the columns and the columns' own conversions (as
         SQLAlchemy gives them); None on any other database, and when the read fails:
         the caller then reads through its session, where the failure is reported.
-        The statement is compiled once per shape (``compiled_read``)."""
+        The statement is compiled once per shape (``compiled_read``). ``same_as``: a key
+        naming everything ``statement`` (then a function that builds it) depends on; a
+        read with the key of a recent one is sent as that one was, without building the
+        statement or its cache key again."""
         engine = self._engine()
         if engine.dialect.name != "postgresql":
             return None
-        compiled = compiled_read(engine, statement)
-        if compiled is None:
+        prepared = _prepared_read(engine, statement, same_as)
+        if prepared is None:
             return None
-        read, bound = compiled
-        sql, parameters = read.statement(bound)
+        read, sql, parameters = prepared
         try:
             async with self.postgres() as connection, connection.cursor() as cursor:
                 await cursor.execute(sql, parameters)

@@ -75,9 +75,9 @@ def view(
     if inquiry.sla_outcome is not None:
         state = inquiry.sla_outcome
     elif (
-        inquiry.status == Status.awaiting_requester
+        inquiry.awaiting_since is not None
         and policy.pause_when_awaiting_requester
-        and inquiry.awaiting_since is not None
+        and inquiry.status == Status.awaiting_requester
     ):
         # The clock stands still, unless it had run out before the pause began.
         state = "breached" if inquiry.due_at < inquiry.awaiting_since else "paused"
